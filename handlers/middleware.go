@@ -1,0 +1,173 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/keyward/keyward/models"
+	"github.com/keyward/keyward/views"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// viewer is who is making a dashboard request, and in which workspace.
+type viewer struct {
+	User      *models.User
+	Session   webSession
+	Workspace *models.Workspace
+	Role      models.Role
+}
+
+func currentViewer(c echo.Context) *viewer {
+	v, _ := c.Get("viewer").(*viewer)
+	return v
+}
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		hd := c.Response().Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		return next(c)
+	}
+}
+
+func (h *Handler) csrf() echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+		CookieName:     "keyward_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   h.cfg.SecureCookies,
+		CookieSameSite: http.SameSiteLaxMode,
+		ContextKey:     "csrf",
+		Skipper: func(c echo.Context) bool {
+			p := c.Request().URL.Path
+			return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") ||
+				p == "/healthz" || p == "/readyz" || p == "/metrics"
+		},
+	})
+}
+
+// loadViewer reads the session and, when it names a user, loads them.
+func (h *Handler) loadViewer(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		s, err := h.session(c)
+		if err != nil {
+			return err
+		}
+		v := &viewer{Session: s}
+		if id := s.UserID(); id != 0 {
+			u, err := h.store.UserByID(c.Request().Context(), id)
+			switch {
+			case errors.Is(err, models.ErrNotFound):
+			case err != nil:
+				return err
+			default:
+				v.User = u
+			}
+		}
+		c.Set("viewer", v)
+		return next(c)
+	}
+}
+
+// requireUser sends anonymous visitors to the sign-in page, remembering where
+// they were going.
+func (h *Handler) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		v := currentViewer(c)
+		if v == nil || v.User == nil {
+			if c.Request().Method == http.MethodGet {
+				return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+			}
+			return echo.NewHTTPError(http.StatusUnauthorized, "Your session has ended. Sign in again.")
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// inWorkspace resolves /w/:slug to a workspace the viewer belongs to. A
+// workspace the viewer is not in is reported as not found, so slugs do not leak.
+func (h *Handler) inWorkspace(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		v := currentViewer(c)
+		ctx := c.Request().Context()
+		w, err := h.store.WorkspaceBySlug(ctx, c.Param("slug"))
+		if errors.Is(err, models.ErrNotFound) {
+			return errNotFound
+		} else if err != nil {
+			return err
+		}
+		m, err := h.store.Membership(ctx, w.ID, v.User.ID)
+		if errors.Is(err, models.ErrNotFound) {
+			return errNotFound
+		} else if err != nil {
+			return err
+		}
+		v.Workspace, v.Role = w, m.Role
+		return next(c)
+	}
+}
+
+// requireRole admits only the listed roles of the current workspace.
+func requireRole(roles ...models.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			v := currentViewer(c)
+			for _, r := range roles {
+				if v.Role == r {
+					return next(c)
+				}
+			}
+			return errForbidden
+		}
+	}
+}
+
+// chrome builds the layout data for a signed-in page, consuming the flash.
+func (h *Handler) chrome(c echo.Context, title, section string) (views.Chrome, error) {
+	v := currentViewer(c)
+	ms, err := h.store.MembershipsByUser(c.Request().Context(), v.User.ID)
+	if err != nil {
+		return views.Chrome{}, err
+	}
+	ch := views.Chrome{
+		Title: title, User: v.User, Workspaces: ms, Workspace: v.Workspace, Role: v.Role,
+		CSRF: csrfToken(c), Section: section,
+	}
+	if msg, isErr := v.Session.popFlash(); msg != "" {
+		ch.Flash, ch.FlashError = msg, isErr
+		if err := h.saveSession(c, v.Session); err != nil {
+			return views.Chrome{}, err
+		}
+	}
+	return ch, nil
+}
+
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get("csrf").(string)
+	return t
+}
+
+// actor describes the signed-in user for the audit log.
+func actor(c echo.Context) models.Actor {
+	v := currentViewer(c)
+	return models.UserActor(v.User, c.RealIP(), c.Request().UserAgent())
+}
+
+// safeNext keeps post-sign-in redirects on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}

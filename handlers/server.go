@@ -1,0 +1,71 @@
+// Package handlers serves Keyward's dashboard and HTTP API with Echo.
+package handlers
+
+import (
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/keyward/keyward/models"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options are what the server is built from.
+type Options struct {
+	Store    *models.Store
+	Policy   *models.Policy
+	Config   *models.Config
+	Sessions *models.SessionStore
+	Logger   *slog.Logger
+	// Registry receives the server's metrics; nil makes a private one.
+	Registry *prometheus.Registry
+}
+
+// Handler holds what every handler needs.
+type Handler struct {
+	store    *models.Store
+	policy   *models.Policy
+	cfg      *models.Config
+	sessions *models.SessionStore
+	log      *slog.Logger
+	registry *prometheus.Registry
+	metrics  *metrics
+}
+
+// New builds the Echo instance with every route and middleware.
+func New(o Options) (*echo.Echo, *Handler) {
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	h := &Handler{
+		store: o.Store, policy: o.Policy, cfg: o.Config, sessions: o.Sessions,
+		log: o.Logger, registry: o.Registry, metrics: newMetrics(o.Registry),
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = h.handleError
+	e.IPExtractor = ipExtractor(o.Config.TrustedProxies)
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	e.Server.IdleTimeout = 120 * time.Second
+	h.routes(e)
+	return e, h
+}
+
+// ipExtractor takes the client IP from the connection, and from
+// X-Forwarded-For only when the request came through a trusted proxy.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		_, n, err := net.ParseCIDR(p.String())
+		if err == nil {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

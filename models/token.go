@@ -118,7 +118,6 @@ var (
 	ErrTokenRevoked = errors.New("token is revoked")
 )
 
-
 // OnTokenChange registers fn to run after a token is revoked, reset or edited.
 func (s *Store) OnTokenChange(fn func(publicID string)) {
 	s.hooks = append(s.hooks, fn)

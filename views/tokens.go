@@ -134,16 +134,16 @@ type ConfirmPage struct {
 
 // UsageView is what the Usage tab shows.
 type UsageView struct {
-	Days        []UsageDay
-	Endpoints   []UsageEndpoint
-	Today       int64
-	Total       int64
-	Errors      int64
-	ErrorRate   string
-	MaxPerDay   int64
-	RecentIPs   []string
-	LastUsedAt  *time.Time
-	LastUsedIP  string
+	Days       []UsageDay
+	Endpoints  []UsageEndpoint
+	Today      int64
+	Total      int64
+	Errors     int64
+	ErrorRate  string
+	MaxPerDay  int64
+	RecentIPs  []string
+	LastUsedAt *time.Time
+	LastUsedIP string
 }
 
 // UsageDay is one bar of the calls-per-day chart.

@@ -79,17 +79,23 @@ type Limits struct {
 // TokenType describes one kind of token: what its plaintext looks like, what it
 // may be granted, and what its creator must supply.
 type TokenType struct {
-	Name        string
+	// Name identifies the type in URLs, the CLI and the API.
+	Name string
+	// Label is the name people see in the dashboard.
 	Label       string
 	Description string
-	Prefix      string
+	// Prefix starts every token of the type, which is how a presented token's
+	// type is known before any database lookup.
+	Prefix string
 	// Scopes are the scopes the form offers; a wildcard among them also lets a
 	// token hold any scope it matches.
 	Scopes []string
 	// SingleScope makes every token hold exactly one scope, for role tokens.
 	SingleScope bool
-	MinScopes   int
-	Expiry      ExpiryRule
+	// MinScopes is the fewest scopes a token may hold; 0 allows a token with
+	// none, whose only permission is being accepted by its audiences.
+	MinScopes int
+	Expiry    ExpiryRule
 	// IPRule is IPRuleOptional, IPRuleRequired or IPRuleNone.
 	IPRule string
 	// Attributes means tokens carry exposed attributes and a linking attribute.

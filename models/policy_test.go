@@ -414,3 +414,38 @@ types:
 		t.Errorf("aliases not followed: %+v", p.Types[1])
 	}
 }
+
+// FuzzParsePolicy checks that no input makes the parser panic and that every
+// refusal is a *PolicyError, so the server always starts with a readable message.
+func FuzzParsePolicy(f *testing.F) {
+	f.Add(string(defaultPolicyYAML))
+	f.Add(minimalType)
+	f.Add("scopes:\n  - {name: a, implies: [b]}\n  - {name: b, implies: [a]}\n" + minimalType)
+	f.Add("types: &t [*t]\n")
+	f.Add("default_plan: s\nplans: {s: {daily: 1}}\nmethod_scopes: {GET: x}\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		p, err := ParsePolicy("f.yaml", []byte(src))
+		if err != nil {
+			var pe *PolicyError
+			if !errors.As(err, &pe) || pe.File != "f.yaml" {
+				t.Fatalf("error %v (%T) is not a *PolicyError for f.yaml", err, err)
+			}
+			return
+		}
+		if len(p.Types) == 0 || p.Scopes == nil {
+			t.Fatalf("accepted a policy without types or catalog: %+v", p)
+		}
+		for i := range p.Types {
+			tt := &p.Types[i]
+			if !ValidTokenPrefix(tt.Prefix) {
+				t.Fatalf("accepted prefix %q", tt.Prefix)
+			}
+			if got, ok := p.TypeByPrefix(tt.Prefix); !ok || got != tt {
+				t.Fatalf("prefix %q is ambiguous", tt.Prefix)
+			}
+			if tt.Expiry.Default > 0 && tt.ValidateExpiry(tt.Expiry.Default, false) != nil {
+				t.Fatalf("type %q refuses its own default", tt.Name)
+			}
+		}
+	})
+}

@@ -54,9 +54,8 @@ func (s *Store) SessionSecret(ctx context.Context) ([]byte, error) {
 			return nil, fmt.Errorf("store: unable to generate session secret: %w", err)
 		}
 		// Insert-if-absent, then read back: two instances starting at once agree.
-		err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&setting{Key: "session_secret", Value: hex.EncodeToString(fresh)}).Error
-		if err != nil {
+		if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&setting{Key: "session_secret", Value: hex.EncodeToString(fresh)}).Error; err != nil {
 			return nil, fmt.Errorf("store: unable to save session secret: %w", err)
 		}
 		v, err = s.Setting(ctx, "session_secret")

@@ -171,15 +171,6 @@ func statusLabel(s string) string {
 	}
 }
 
-func typeLabel(types []*models.TokenType, name string) string {
-	for _, t := range types {
-		if t.Name == name {
-			return t.Label
-		}
-	}
-	return name
-}
-
 func i2s(n int) string { return strconv.Itoa(n) }
 
 func scopeDescription(defs []models.ScopeDef, name string) string {

@@ -23,7 +23,7 @@ func auditFilter(c echo.Context, workspaceID int64) (models.AuditFilter, views.A
 		Target: strings.TrimSpace(c.QueryParam("target")), Since: c.QueryParam("since"), Until: c.QueryParam("until"),
 		Errors: map[string]string{}, PerPage: auditPerPage,
 	}
-	f := models.AuditFilter{WorkspaceID: workspaceID, Action: p.Action, ActorLabel: models.NormalizeEmail(p.Actor), TargetID: p.Target}
+	f := models.AuditFilter{WorkspaceID: workspaceID, Action: p.Action, ActorLabel: p.Actor, TargetID: p.Target}
 	if p.Since != "" {
 		t, err := time.Parse("2006-01-02", p.Since)
 		if err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Audit actions. Token actions are written by the token store methods.
@@ -67,9 +69,10 @@ type Target struct {
 }
 
 func (s *Store) newAudit(workspaceID int64, a Actor, action string, t Target, details map[string]any) *AuditEvent {
+	// Labels and the user agent can be whatever a visitor typed or sent.
 	ev := &AuditEvent{
-		ActorType: a.Type, ActorID: a.ID, ActorLabel: a.Label, Action: action,
-		TargetType: t.Type, TargetID: t.ID, TargetLabel: t.Label,
+		ActorType: a.Type, ActorID: a.ID, ActorLabel: truncate(a.Label, 320), Action: action,
+		TargetType: t.Type, TargetID: t.ID, TargetLabel: truncate(t.Label, 320),
 		IP: a.IP, UserAgent: truncate(a.UserAgent, 300), CreatedAt: s.now(),
 	}
 	if workspaceID != 0 {
@@ -117,7 +120,7 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, i
 		}
 	}
 	if f.ActorLabel != "" {
-		q = q.Where("actor_label = ?", f.ActorLabel)
+		q = q.Where("LOWER(actor_label) = ?", strings.ToLower(strings.TrimSpace(f.ActorLabel)))
 	}
 	if f.TargetType != "" {
 		q = q.Where("target_type = ?", f.TargetType)
@@ -177,9 +180,15 @@ func (s *Store) LoginThrottled(ctx context.Context, email, ip string) (bool, tim
 	return check("ip", ip, MaxFailuresPerIP)
 }
 
+// truncate makes s valid UTF-8 and cuts it to at most n bytes on a character
+// boundary: PostgreSQL refuses text with broken UTF-8.
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -514,14 +514,14 @@ func (s *Store) RevokeToken(ctx context.Context, workspaceID int64, publicID str
 func (s *Store) revokeTx(tx *gorm.DB, tok *Token, a Actor, reason, action string) error {
 	now := s.now()
 	res := tx.Model(&Token{}).Where("id = ? AND revoked_at IS NULL", tok.ID).
-		Updates(map[string]any{"revoked_at": now, "revoked_by_label": a.Label, "revoked_reason": reason, "previous_hash": "", "updated_at": now})
+		Updates(map[string]any{"revoked_at": now, "revoked_by_label": a.Label, "revoked_reason": reason, "previous_hash": "", "previous_valid_until": nil, "updated_at": now})
 	if res.Error != nil {
 		return fmt.Errorf("store: unable to revoke token: %w", res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return ErrTokenRevoked
 	}
-	tok.RevokedAt, tok.RevokedByLabel, tok.RevokedReason, tok.PreviousHash = &now, a.Label, reason, ""
+	tok.RevokedAt, tok.RevokedByLabel, tok.RevokedReason, tok.PreviousHash, tok.PreviousValidUntil = &now, a.Label, reason, "", nil
 	return tx.Create(s.newAudit(tok.WorkspaceID, a, action, tok.target(), map[string]any{"reason": reason})).Error
 }
 

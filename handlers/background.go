@@ -4,10 +4,13 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/keyward/keyward/models"
 )
 
-// Background runs the server's periodic jobs: the expiry sweep and session
-// clean-up. Stop waits for them to finish their current round.
+// Background runs the server's periodic jobs: the expiry sweep, session
+// clean-up, usage flushes and the token-change listener. Stop waits for them
+// to finish their current round, then writes the last usage counts.
 type Background struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -31,6 +34,21 @@ func (h *Handler) Start(ctx context.Context) *Background {
 			h.log.Error("session purge failed", "err", err)
 		}
 	})
+	if h.usage != nil {
+		b.every(ctx, models.UsageFlushInterval, func(ctx context.Context) {
+			if err := h.usage.Flush(ctx); err != nil && ctx.Err() == nil {
+				h.log.Error("usage flush failed; will retry", "err", err)
+			}
+		})
+		b.stops = append(b.stops, func(ctx context.Context) { _ = h.usage.Stop(ctx) })
+	}
+	if h.listener != nil {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			_ = h.listener.Run(ctx)
+		}()
+	}
 	return b
 }
 

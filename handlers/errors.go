@@ -49,7 +49,9 @@ func (h *Handler) handleError(err error, c echo.Context) {
 		if s, ok := he.Message.(string); ok && s != "" {
 			msg = s
 		}
-		if status == http.StatusForbidden && strings.Contains(msg, "CSRF") || status == http.StatusBadRequest && strings.Contains(msg, "csrf") {
+		// Echo says "invalid csrf token" (403), "missing csrf token …" (400) or
+		// "cross-site request blocked by CSRF" (403): all get one clear message.
+		if (status == http.StatusForbidden || status == http.StatusBadRequest) && strings.Contains(strings.ToLower(msg), "csrf") {
 			status, code, msg = http.StatusForbidden, "csrf_failed", "This form has expired or did not come from Keyward. Reload the page and try again."
 		}
 	case errors.Is(err, models.ErrNotFound):
@@ -97,6 +99,12 @@ func (h *Handler) handleError(err error, c echo.Context) {
 		} else {
 			page.Title = http.StatusText(status)
 		}
+	}
+	if v := currentViewer(c); v != nil && v.User != nil && status != http.StatusServiceUnavailable {
+		// No database reads here: the error may be the database's.
+		ch := views.Chrome{Title: page.Title, User: v.User, Workspace: v.Workspace, Role: v.Role, CSRF: csrfToken(c)}
+		_ = render(c, status, views.ErrorSignedIn(ch, page))
+		return
 	}
 	_ = render(c, status, views.Error(page))
 }

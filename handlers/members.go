@@ -25,13 +25,16 @@ func (h *Handler) membersPage(c echo.Context, status int, p views.MembersPage) e
 }
 
 func (h *Handler) showMembers(c echo.Context) error {
-	return h.membersPage(c, http.StatusOK, views.MembersPage{})
+	return h.membersPage(c, http.StatusOK, views.MembersPage{FormID: newFormID()})
 }
 
 func (h *Handler) addMember(c echo.Context) error {
 	v := currentViewer(c)
 	ctx := c.Request().Context()
-	p := views.MembersPage{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: c.FormValue("role")}
+	p := views.MembersPage{Email: c.FormValue("email"), Name: c.FormValue("name"), Role: c.FormValue("role"), FormID: c.FormValue("form_id")}
+	if path, done := h.formDone(c, p.FormID); done {
+		return h.repeatedForm(c, path, "This person was already added and their initial password shown once.")
+	}
 	password, err := models.GeneratePassword()
 	if err != nil {
 		return err
@@ -57,8 +60,11 @@ func (h *Handler) addMember(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/w/"+v.Workspace.Slug+"/members")
 	}
 	// The generated password is shown once, in this response only.
+	if err := h.markFormDone(c, p.FormID, "/w/"+v.Workspace.Slug+"/members"); err != nil {
+		return err
+	}
 	noStore(c)
-	return h.membersPage(c, http.StatusOK, views.MembersPage{NewPassword: password, NewEmail: m.User.Email})
+	return h.membersPage(c, http.StatusOK, views.MembersPage{NewPassword: password, NewEmail: m.User.Email, FormID: newFormID()})
 }
 
 func (h *Handler) memberFromPath(c echo.Context) (int64, error) {
@@ -95,6 +101,10 @@ func (h *Handler) changeMemberRole(c echo.Context) error {
 	}
 	if err := h.store.Audit(ctx, v.Workspace.ID, actor(c), models.ActionMemberRole, models.Target{Type: "user", ID: fmt.Sprint(userID), Label: u.Email}, map[string]any{"role": role}); err != nil {
 		return err
+	}
+	if userID == v.User.ID && role != models.RoleAdmin {
+		// They can no longer open the members page; land where they still may.
+		return h.redirectFlash(c, "/tokens", "You are now "+string(role)+" in this workspace.", false)
 	}
 	return h.redirectFlash(c, "/members", u.Email+" is now "+string(role)+".", false)
 }

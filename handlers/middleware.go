@@ -122,6 +122,11 @@ func (h *Handler) inWorkspace(next echo.HandlerFunc) echo.HandlerFunc {
 func requireRole(roles ...models.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			// Echo sends unknown paths under a group through the group's
+			// middleware (route "/w/:slug/*"): those are not found for every role.
+			if strings.HasSuffix(c.Path(), "/*") {
+				return errNotFound
+			}
 			v := currentViewer(c)
 			for _, r := range roles {
 				if v.Role == r {
@@ -164,9 +169,10 @@ func actor(c echo.Context) models.Actor {
 	return models.UserActor(v.User, c.RealIP(), c.Request().UserAgent())
 }
 
-// safeNext keeps post-sign-in redirects on this site.
+// safeNext keeps post-sign-in redirects on this site. Browsers drop tabs and
+// newlines from URLs and read "\" as "/", so "/\t/evil.example" would leave it.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\t\r\n") {
 		return "/"
 	}
 	return next

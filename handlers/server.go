@@ -21,6 +21,16 @@ type Options struct {
 	Logger   *slog.Logger
 	// Registry receives the server's metrics; nil makes a private one.
 	Registry *prometheus.Registry
+	// Verifier checks the tokens presented to the API; nil builds one over
+	// Store with an in-memory rate limiter, recording into Usage.
+	Verifier *models.Verifier
+	// Usage batches the usage counts of Verifier: Start flushes it every few
+	// seconds and Stop writes what is left. Nil makes one when Verifier is
+	// nil too.
+	Usage *models.UsageRecorder
+	// Listener, when set, hears token changes made by other instances; Start
+	// runs it.
+	Listener *models.TokenListener
 }
 
 // Handler holds what every handler needs.
@@ -32,6 +42,9 @@ type Handler struct {
 	log      *slog.Logger
 	registry *prometheus.Registry
 	metrics  *metrics
+	verifier *models.Verifier
+	usage    *models.UsageRecorder
+	listener *models.TokenListener
 }
 
 // New builds the Echo instance with every route and middleware.
@@ -39,9 +52,16 @@ func New(o Options) (*echo.Echo, *Handler) {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
+	if o.Verifier == nil {
+		if o.Usage == nil {
+			o.Usage = models.NewUsageRecorder(o.Store, o.Logger)
+		}
+		o.Verifier = models.NewVerifier(o.Store, o.Policy, models.VerifierOptions{Usage: o.Usage, Logger: o.Logger})
+	}
 	h := &Handler{
 		store: o.Store, policy: o.Policy, cfg: o.Config, sessions: o.Sessions,
 		log: o.Logger, registry: o.Registry, metrics: newMetrics(o.Registry),
+		verifier: o.Verifier, usage: o.Usage, listener: o.Listener,
 	}
 	e := echo.New()
 	e.HideBanner = true

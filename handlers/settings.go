@@ -33,7 +33,10 @@ func (h *Handler) showSettings(c echo.Context) error {
 func (h *Handler) updateSettings(c echo.Context) error {
 	w := currentViewer(c).Workspace
 	p := views.SettingsPage{Plan: c.FormValue("plan"), Catalog: c.FormValue("catalog"), Errors: map[string]string{}}
-	if _, ok := h.policy.Plans[p.Plan]; !ok {
+	if len(h.policy.Plans) == 0 {
+		// A policy without plans offers no plan field: keep the stored value.
+		p.Plan = w.Plan
+	} else if _, ok := h.policy.Plans[p.Plan]; !ok {
 		p.Errors["plan"] = "Choose one of the listed plans."
 	}
 	var catalog []string

@@ -37,7 +37,7 @@ func (h *Handler) tokenFormPage(c echo.Context, tt *models.TokenType, types []*m
 	if err != nil {
 		return views.TokenFormPage{}, err
 	}
-	p := views.TokenFormPage{Chrome: ch, Types: types, Type: tt, Catalog: v.Workspace.AttributeCatalog, Scopes: h.policy.ScopeList, Errors: map[string]string{}}
+	p := views.TokenFormPage{Chrome: ch, Types: types, Type: tt, Catalog: v.Workspace.AttributeCatalog, Scopes: h.policy.ScopeList, Errors: map[string]string{}, FormID: newFormID()}
 	if tt != nil {
 		p.Options = expiryOptions(tt)
 		p.Expiry = models.FormatDuration(tt.Expiry.Default)
@@ -97,6 +97,10 @@ func (h *Handler) createToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	formID := c.FormValue("form_id")
+	if path, done := h.formDone(c, formID); done {
+		return h.repeatedForm(c, path, "This form was already sent: the token was created and shown once. Reset it if you did not copy it.")
+	}
 	tt, types, err := h.creatableType(c, in.Type)
 	if err != nil {
 		return err
@@ -123,6 +127,9 @@ func (h *Handler) createToken(c echo.Context) error {
 		return fail(p, fe)
 	}
 	if err != nil {
+		return err
+	}
+	if err := h.markFormDone(c, formID, "/w/"+v.Workspace.Slug+"/tokens/"+tok.PublicID); err != nil {
 		return err
 	}
 	return h.revealToken(c, tok, plaintext, "created")

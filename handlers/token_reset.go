@@ -15,7 +15,7 @@ func (h *Handler) confirmPage(c echo.Context, tok *models.Token, action string, 
 	if err != nil {
 		return err
 	}
-	return render(c, status, views.Confirm(views.ConfirmPage{Chrome: ch, Token: *tok, Action: action, Errors: errs}))
+	return render(c, status, views.Confirm(views.ConfirmPage{Chrome: ch, Token: *tok, Action: action, Errors: errs, FormID: newFormID()}))
 }
 
 func (h *Handler) confirmReset(c echo.Context) error {
@@ -35,6 +35,10 @@ func (h *Handler) resetToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	formID := c.FormValue("form_id")
+	if path, done := h.formDone(c, formID); done {
+		return h.repeatedForm(c, path, "This reset was already made and its new secret shown once. Reset again if you did not copy it.")
+	}
 	var grace time.Duration
 	if g := c.FormValue("grace"); g != "" && g != "0" {
 		if grace, err = time.ParseDuration(g); err != nil {
@@ -49,6 +53,9 @@ func (h *Handler) resetToken(c echo.Context) error {
 	case errors.Is(err, models.ErrTokenRevoked):
 		return h.redirectFlash(c, "/tokens/"+tok.PublicID, "A revoked token cannot be reset.", true)
 	case err != nil:
+		return err
+	}
+	if err := h.markFormDone(c, formID, "/w/"+v.Workspace.Slug+"/tokens/"+tok.PublicID); err != nil {
 		return err
 	}
 	return h.revealToken(c, updated, plaintext, "reset")

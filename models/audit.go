@@ -110,7 +110,11 @@ type AuditFilter struct {
 func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, int64, error) {
 	q := s.db.WithContext(ctx).Model(&AuditEvent{})
 	if f.WorkspaceID != 0 {
-		q = q.Where("workspace_id = ?", f.WorkspaceID)
+		// Sign-in events belong to no workspace; a workspace's log shows those
+		// of its own members.
+		q = q.Where(`workspace_id = ? OR (workspace_id IS NULL AND target_type = 'user' AND target_label IN
+			(SELECT users.email FROM users JOIN memberships ON memberships.user_id = users.id WHERE memberships.workspace_id = ?))`,
+			f.WorkspaceID, f.WorkspaceID)
 	}
 	if f.Action != "" {
 		if f.Action[len(f.Action)-1] == '.' {

@@ -52,15 +52,27 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return err
 	}
 	db := s.db.WithContext(ctx)
-	if err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`).Error; err != nil {
+	lock := func(tx *gorm.DB) error {
+		if s.dialect == DialectPostgres {
+			return tx.Exec(`SELECT pg_advisory_xact_lock(774411)`).Error
+		}
+		return nil
+	}
+	// Under the lock too: concurrent CREATE TABLE IF NOT EXISTS on PostgreSQL
+	// fails with a duplicate key in pg_type.
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := lock(tx); err != nil {
+			return err
+		}
+		return tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`).Error
+	})
+	if err != nil {
 		return fmt.Errorf("store: unable to create schema_migrations: %w", err)
 	}
 	for _, m := range list {
 		err := db.Transaction(func(tx *gorm.DB) error {
-			if s.dialect == DialectPostgres {
-				if err := tx.Exec(`SELECT pg_advisory_xact_lock(774411)`).Error; err != nil {
-					return err
-				}
+			if err := lock(tx); err != nil {
+				return err
 			}
 			var n int64
 			if err := tx.Raw(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n).Error; err != nil {

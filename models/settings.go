@@ -124,10 +124,17 @@ func (s *Store) CompleteSetup(ctx context.Context, code string, in NewUser, work
 		if row.Value == "" || subtle.ConstantTimeCompare([]byte(row.Value), []byte(hashSetupCode(code))) != 1 {
 			return FieldErrors{"code": "That setup code is not right. Copy it from the server log of the latest start."}
 		}
-		if u, w, err = s.createAdminTx(tx, in, workspaceName, plan); err != nil {
-			return err
+		// Consume the code before creating anything: a concurrent setup with
+		// the same code waits on this row, then finds it gone.
+		res := tx.Where("key = ? AND value = ?", setupCodeKey, row.Value).Delete(&setting{})
+		if res.Error != nil {
+			return fmt.Errorf("store: unable to use setup code: %w", res.Error)
 		}
-		return tx.Where("key = ?", setupCodeKey).Delete(&setting{}).Error
+		if res.RowsAffected != 1 {
+			return ErrSetupDone
+		}
+		u, w, err = s.createAdminTx(tx, in, workspaceName, plan)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err

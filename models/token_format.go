@@ -254,3 +254,13 @@ func isBase62(s string) bool {
 }
 
 func isLowerASCII(c byte) bool { return c >= 'a' && c <= 'z' }
+
+// NewFormID returns a random id that marks one rendering of a form whose
+// submission reveals a secret, so a resubmission can be recognised.
+func NewFormID() string {
+	b := make([]byte, 16)
+	if err := randomBase62(b); err != nil {
+		return ""
+	}
+	return string(b)
+}

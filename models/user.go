@@ -50,6 +50,7 @@ var commonPasswords = map[string]bool{
 // CheckPassword returns a message saying what makes password too weak, or "".
 func CheckPassword(password, email string) string {
 	n := utf8.RuneCountInString(password)
+	first, _ := utf8.DecodeRuneInString(password)
 	switch {
 	case n < MinPasswordLength:
 		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
@@ -59,7 +60,7 @@ func CheckPassword(password, email string) string {
 		return "This password is too common; choose another."
 	case strings.EqualFold(password, email):
 		return "The password must not be your email address."
-	case strings.Count(password, password[:1]) == len(password):
+	case strings.Count(password, string(first)) == n:
 		return "Use more than one distinct character."
 	}
 	return ""
@@ -87,6 +88,8 @@ func CheckName(name, what string) string {
 		return "Enter a " + what + "."
 	case n > 100:
 		return "Use at most 100 characters."
+	case !utf8.ValidString(name):
+		return "This is not valid text; type it again."
 	}
 	return ""
 }

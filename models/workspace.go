@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Role is what a member may do in a workspace.
@@ -298,6 +299,14 @@ func (s *Store) RemoveMember(ctx context.Context, workspaceID, userID int64) err
 }
 
 func lockMembership(tx *gorm.DB, workspaceID, userID int64) (*Membership, error) {
+	if tx.Dialector.Name() == "postgres" {
+		// Serialise role changes per workspace, so two admins demoting each
+		// other at once cannot both pass the last-admin check. (SQLite's
+		// single connection already serialises transactions.)
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").First(&Workspace{}, workspaceID).Error; err != nil {
+			return nil, notFound(err, "lock workspace")
+		}
+	}
 	var m Membership
 	err := tx.Where("workspace_id = ? AND user_id = ?", workspaceID, userID).First(&m).Error
 	if err != nil {

@@ -80,6 +80,7 @@ type TokenFormPage struct {
 	Scopes   []models.ScopeDef
 	Errors   map[string]string
 	CapNote  string
+	FormID   string
 }
 
 // Has reports whether the form currently selects scope s.
@@ -130,6 +131,7 @@ type ConfirmPage struct {
 	Token  models.Token
 	Action string // reset or revoke
 	Errors map[string]string
+	FormID string
 }
 
 // UsageView is what the Usage tab shows.
@@ -191,14 +193,14 @@ func customValue(custom bool, linking string) string {
 
 func expiryHint(t *models.TokenType) string {
 	e := t.Expiry
-	hint := "Between " + models.HumanDuration(e.Min) + " and " + models.HumanDuration(e.Max) + "."
-	if e.Max == 0 {
-		hint = "At least " + models.HumanDuration(e.Min) + "."
+	hint := ""
+	if b := e.Describe(); b != "" {
+		hint = strings.ToUpper(b[:1]) + b[1:] + ". "
 	}
 	if e.Never {
-		hint += " This type may also never expire."
+		hint += "This type may also never expire. "
 	}
-	return hint + " Expired tokens are revoked automatically."
+	return hint + "Expired tokens are revoked automatically."
 }
 
 func tabCurrent(tab, name string) string {

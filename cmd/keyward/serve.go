@@ -35,6 +35,9 @@ func open(ctx context.Context, getenv func(string) string, stderr io.Writer) (*a
 	if err != nil {
 		return nil, err
 	}
+	// Every command that revokes, resets or edits a token (the CLI too) tells
+	// running instances to drop it from their verify caches.
+	store.NotifyTokenChanges(log)
 	return &app{cfg: cfg, log: log, store: store, policy: policy}, nil
 }
 
@@ -70,7 +73,20 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 		a.log.Warn("no user exists yet: open /setup and enter this one-time setup code", "setup_code", code)
 	}
 	sessions := a.store.NewSessionStore(secret, a.cfg.SecureCookies, a.cfg.SessionIdle, a.cfg.SessionAbsolute)
-	e, h := handlers.New(handlers.Options{Store: a.store, Policy: a.policy, Config: a.cfg, Sessions: sessions, Logger: a.log})
+	vo, closeVerify, err := verifierOptions(ctx, a, getenv)
+	if err != nil {
+		return err
+	}
+	defer closeVerify()
+	verifier := models.NewVerifier(a.store, a.policy, vo)
+	var listener *models.TokenListener
+	if a.store.Dialect() == models.DialectPostgres {
+		listener = models.NewTokenListener(a.store.DSN(), verifier.Invalidate, verifier.InvalidateAll, a.log)
+	}
+	e, h := handlers.New(handlers.Options{
+		Store: a.store, Policy: a.policy, Config: a.cfg, Sessions: sessions, Logger: a.log,
+		Verifier: verifier, Usage: vo.Usage, Listener: listener,
+	})
 	background := h.Start(ctx)
 
 	errc := make(chan error, 1)
@@ -96,4 +112,36 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 	}
 	background.Stop(shutdown)
 	return nil
+}
+
+// verifierOptions wires the verifier's rate limiter (Redis when
+// KEYWARD_REDIS_URL is set), usage recorder and cache.
+// KEYWARD_VERIFY_CACHE_TTL (a duration; 0 turns the cache off) tunes the
+// cache for benchmarks and debugging; docs/API.md describes it.
+func verifierOptions(ctx context.Context, a *app, getenv func(string) string) (models.VerifierOptions, func(), error) {
+	vo := models.VerifierOptions{Usage: models.NewUsageRecorder(a.store, a.log), Logger: a.log}
+	closeFn := func() {}
+	if v := getenv("KEYWARD_VERIFY_CACHE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return vo, closeFn, fmt.Errorf("KEYWARD_VERIFY_CACHE_TTL: %q is not a duration such as 5s, or 0 for no cache", v)
+		}
+		vo.CacheTTL = d
+		if d == 0 {
+			vo.CacheTTL = -1
+		}
+	}
+	if a.cfg.RedisURL != "" {
+		rl, err := models.NewRedisLimiter(a.cfg.RedisURL, "", a.log)
+		if err != nil {
+			return vo, closeFn, err
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := rl.Ping(pctx); err != nil {
+			a.log.Warn("redis does not answer; rate limits are counted per instance until it does", "err", err)
+		}
+		cancel()
+		vo.Limiter, closeFn = rl, func() { _ = rl.Close() }
+	}
+	return vo, closeFn, nil
 }

@@ -1,0 +1,139 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/keyward/keyward/models"
+)
+
+// TestUsageNothingLostOnStop: every verification made before a graceful stop
+// is in the database after it, counted by endpoint and outcome.
+func TestUsageNothingLostOnStop(t *testing.T) {
+	models.EachTestStore(t, func(t *testing.T, s *models.Store) {
+		f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			f.usage.Run(ctx, 5*time.Millisecond) // flushes race the verifications
+			close(done)
+		}()
+		tok, plain := f.token("personal", nil)
+		const workers, each = 8, 100
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := range each {
+					req := models.VerifyRequest{Endpoint: "GET /notes", IP: verifyIP(fmt.Sprintf("192.0.2.%d", w+1))}
+					if i%4 == 0 {
+						req.Scope, req.Endpoint = "write", "POST /notes"
+					}
+					f.verify(plain, req)
+				}
+			})
+		}
+		wg.Wait()
+		cancel()
+		<-done
+		if err := f.usage.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := f.usage.Pending(); n != 0 {
+			t.Fatalf("%d calls still pending after Stop", n)
+		}
+		total, err := s.UsageTotal(context.Background(), tok.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != workers*each {
+			t.Fatalf("usage total = %d, want %d", total, workers*each)
+		}
+		rows, err := s.UsageByToken(context.Background(), tok.ID, f.now().Add(-24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, r := range rows {
+			got[r.Endpoint+" "+r.Outcome] += r.Count
+			if r.Day != f.now().Format(time.DateOnly) {
+				t.Errorf("day %s, want %s", r.Day, f.now().Format(time.DateOnly))
+			}
+		}
+		want := map[string]int64{"GET /notes ok": workers * each * 3 / 4, "POST /notes insufficient_permissions": workers * each / 4}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("counters = %v, want %v", got, want)
+		}
+		row, err := s.TokenByPublicID(context.Background(), f.ws.ID, tok.PublicID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.LastUsedAt == nil || !row.LastUsedAt.Equal(f.now()) {
+			t.Errorf("last used at %v, want %v", row.LastUsedAt, f.now())
+		}
+		if len(row.RecentIPs) != models.RecentIPLimit || !slices.Contains(row.RecentIPs, row.LastUsedIP) {
+			t.Errorf("recent IPs %v (last %s), want %d of them including the last", row.RecentIPs, row.LastUsedIP, models.RecentIPLimit)
+		}
+	})
+}
+
+func TestUsageRecentIPs(t *testing.T) {
+	s := models.OpenTestSQLite(t)
+	f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
+	tok, plain := f.token("personal", nil)
+	for _, addr := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.1", "2001:db8::1", "192.0.2.3", "192.0.2.4", "::ffff:192.0.2.5", "192.0.2.6"} {
+		f.expect(plain, models.VerifyRequest{IP: verifyIP(addr)}, models.CodeOK)
+	}
+	f.expect(plain, models.VerifyRequest{IP: verifyIP("198.51.100.1"), Scope: "write"}, models.CodeInsufficientPermissions)
+	if err := f.usage.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	row, err := s.TokenByPublicID(context.Background(), f.ws.ID, tok.PublicID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.0.2.6", "192.0.2.5", "192.0.2.4", "192.0.2.3", "2001:db8::1"}
+	if !slices.Equal(row.RecentIPs, want) || row.LastUsedIP != "192.0.2.6" {
+		t.Errorf("recent %v last %q, want %v (a refused call is not a use)", row.RecentIPs, row.LastUsedIP, want)
+	}
+}
+
+// TestUsageKeptWhenFlushFails: counts that cannot be written wait for the
+// next flush instead of being dropped.
+func TestUsageKeptWhenFlushFails(t *testing.T) {
+	s := models.OpenTestSQLite(t)
+	f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
+	_, plain := f.token("personal", nil)
+	for range 7 {
+		f.expect(plain, models.VerifyRequest{IP: verifyIP("192.0.2.1")}, models.CodeOK)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.usage.Flush(context.Background()); err == nil {
+		t.Fatal("flush to a closed store succeeded")
+	}
+	if n := f.usage.Pending(); n != 7 {
+		t.Fatalf("pending = %d after a failed flush, want 7", n)
+	}
+}
+
+// TestVerifyWritesNothing: the verify path records usage in memory only.
+func TestVerifyWritesNothing(t *testing.T) {
+	s := models.OpenTestSQLite(t)
+	f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
+	_, plain := f.token("personal", nil)
+	writes := 0
+	var mu sync.Mutex
+	count := func(*gormDB) { mu.Lock(); writes++; mu.Unlock() }
+	registerWriteCounter(t, s, count)
+	for range 20 {
+		f.expect(plain, models.VerifyRequest{IP: verifyIP("192.0.2.1")}, models.CodeOK)
+	}
+	if writes != 0 {
+		t.Fatalf("verification wrote to the database %d times", writes)
+	}
+}

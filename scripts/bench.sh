@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Load benchmark of the verify path (make bench).
+#
+# Builds keyward and scripts/seed, seeds a throwaway PostgreSQL database with
+# 100k tokens, starts the server and a baseline server, and measures with wrk:
+#
+#   bare      GET /healthz: Keyward's router and middleware, nothing else
+#   hit       POST /api/v1/verify, one token, answered from the verify cache
+#   miss      POST /api/v1/verify cycling through all seeded tokens; the
+#             server runs with KEYWARD_VERIFY_CACHE_TTL=1s, so a token is
+#             never still cached when its turn comes round again
+#   malformed POST /api/v1/verify with a bad checksum (no database work)
+#   gorm      POST /bench/lookup on the baseline server (scripts/seed
+#             -serve-baseline): the same JSON body, the same router and
+#             middleware, and a plain indexed GORM lookup of the token row
+#
+# and prints req/s, p50 and p99 with the ratios against the targets:
+# hit >= 0.9x bare, miss >= 0.9x gorm, malformed >= hit.
+#
+# Environment: BENCH_PG (server URL without database, default
+# postgres://postgres@127.0.0.1:5432), BENCH_TOKENS (100000), BENCH_DURATION
+# (10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_PORT (28480; the
+# baseline uses the next port). The database is dropped at the end.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
+TOKENS="${BENCH_TOKENS:-100000}"
+DURATION="${BENCH_DURATION:-10s}"
+CONNS="${BENCH_CONNECTIONS:-32}"
+THREADS="${BENCH_THREADS:-2}"
+PORT="${BENCH_PORT:-28480}"
+BPORT=$((PORT + 1))
+DB="keyward_bench_$$"
+WORK="$(mktemp -d)"
+PIDS=()
+
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  psql -X -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "==> building"
+CGO_ENABLED=0 go build -o "$WORK/keyward" ./cmd/keyward
+go build -o "$WORK/seed" ./scripts/seed
+
+echo "==> seeding $TOKENS tokens into $DB"
+psql -X -q "$PG/postgres" -c "CREATE DATABASE $DB" >/dev/null
+DBURL="$PG/$DB?sslmode=disable"
+"$WORK/seed" -database "$DBURL" -tokens "$TOKENS" -out "$WORK"
+SVC="$(cat "$WORK/service.token")"
+ONE="$(head -n1 "$WORK/tokens.txt")"
+last="${ONE: -1}"
+if [ "$last" = "a" ]; then BAD="${ONE%?}b"; else BAD="${ONE%?}a"; fi
+
+for port in "$PORT" "$BPORT"; do
+  if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+    echo "port $port is in use; set BENCH_PORT" >&2
+    exit 1
+  fi
+done
+echo "==> starting keyward on :$PORT and the baseline on :$BPORT"
+KEYWARD_DATABASE_URL="$DBURL" KEYWARD_ADDR="127.0.0.1:$PORT" KEYWARD_LOG_LEVEL=warn \
+  KEYWARD_SECURE_COOKIES=false KEYWARD_VERIFY_CACHE_TTL=1s \
+  "$WORK/keyward" serve 2>"$WORK/keyward.log" &
+KPID=$!
+PIDS+=($KPID)
+"$WORK/seed" -database "$DBURL" -serve-baseline "127.0.0.1:$BPORT" 2>"$WORK/baseline.log" &
+BPID=$!
+PIDS+=($BPID)
+for port in "$PORT" "$BPORT"; do
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$WORK"/*.log; echo "server on :$port did not start" >&2; exit 1; }
+done
+
+verify() { curl -fs -X POST "http://127.0.0.1:$PORT/api/v1/verify" -H "Authorization: Bearer $SVC" \
+  -H 'Content-Type: application/json' -d "{\"token\":\"$1\",\"scope\":\"read\"}"; }
+answer="$(verify "$ONE" || true)"
+grep -q '"valid":true' <<<"$answer" || { echo "$answer"; cat "$WORK/keyward.log"; echo "seeded token does not verify" >&2; exit 1; }
+verify "$BAD" | grep -q '"code":"invalid_key"' || { echo "malformed token is not invalid_key" >&2; exit 1; }
+
+# Every script ends with the same summary line: req/s, p50 and p99 in µs,
+# non-2xx responses, socket errors.
+DONE='
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.0f %.0f %d %d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99),
+    summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end'
+
+fixed() { # fixed BODY: POST the same body every time
+  cat <<EOF
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $SVC"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '$1'
+$DONE
+EOF
+}
+
+cycling() { # cycling PATH: POST a different seeded token each time
+  cat <<EOF
+local tokens = {}
+for line in io.lines("$WORK/tokens.txt") do tokens[#tokens + 1] = line end
+local headers = {["Authorization"] = "Bearer $SVC", ["Content-Type"] = "application/json"}
+local n, i = 0, 0
+setup = function(thread) thread:set("id", n); n = n + 1 end
+init = function(args) i = math.floor(id * #tokens / $THREADS) end
+request = function()
+  i = i + 1
+  if i > #tokens then i = 1 end
+  return wrk.format("POST", "$1", headers, '{"token":"' .. tokens[i] .. '","scope":"read"}')
+end
+$DONE
+EOF
+}
+
+echo "$DONE" >"$WORK/bare.lua"
+fixed "{\"token\":\"$ONE\",\"scope\":\"read\"}" >"$WORK/hit.lua"
+fixed "{\"token\":\"$BAD\",\"scope\":\"read\"}" >"$WORK/malformed.lua"
+cycling /api/v1/verify >"$WORK/miss.lua"
+cycling /bench/lookup >"$WORK/gorm.lua"
+
+metric() { # metric NAME: the summed value of a Prometheus series on keyward
+  curl -fs "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" 'index($0, m) == 1 { s += $NF } END { printf "%d", s }'
+}
+
+cputicks() { # cputicks PID: user+system CPU time of a process, in clock ticks
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+HZ="$(getconf CLK_TCK)"
+
+declare -A RPS P50 P99
+run() { # run NAME URL SCRIPT PID
+  local name=$1 url=$2 script=$3 pid=$4 out hits misses ok t0 t1 cpu
+  hits=$(metric keyward_verify_cache_hits_total); misses=$(metric keyward_verify_cache_misses_total)
+  ok=$(metric 'keyward_verify_total{code="ok"}')
+  t0=$(cputicks "$pid")
+  out="$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 5s -s "$script" "$url")"
+  t1=$(cputicks "$pid")
+  read -r _ rps p50 p99 non2xx errs <<<"$(grep '^RESULT' <<<"$out")"
+  RPS[$name]=$rps P50[$name]=$p50 P99[$name]=$p99
+  # Server CPU per request does not depend on what else the machine runs.
+  cpu=$(awk -v t="$((t1 - t0))" -v hz="$HZ" -v r="$rps" -v d="${DURATION%s}" 'BEGIN { printf "%.1f", t / hz * 1e6 / (r * d) }')
+  printf '%-10s %8s req/s  p50 %6s µs  p99 %7s µs  server CPU %6s µs/req  non-2xx %s  errors %s' \
+    "$name" "$rps" "$p50" "$p99" "$cpu" "$non2xx" "$errs"
+  if [ "$name" != bare ] && [ "$name" != gorm ]; then
+    printf '   (cache hits +%d, misses +%d, ok +%d)' \
+      $(($(metric keyward_verify_cache_hits_total) - hits)) $(($(metric keyward_verify_cache_misses_total) - misses)) \
+      $(($(metric 'keyward_verify_total{code="ok"}') - ok))
+  fi
+  echo
+}
+
+echo "==> warming up (PostgreSQL buffers, connection pools, caches)"
+wrk -t"$THREADS" -c"$CONNS" -d5s -s "$WORK/gorm.lua" "http://127.0.0.1:$BPORT/bench/lookup" >/dev/null
+wrk -t"$THREADS" -c"$CONNS" -d3s -s "$WORK/miss.lua" "http://127.0.0.1:$PORT/api/v1/verify" >/dev/null
+wrk -t"$THREADS" -c"$CONNS" -d2s -s "$WORK/hit.lua" "http://127.0.0.1:$PORT/api/v1/verify" >/dev/null
+
+echo "==> measuring: wrk -t$THREADS -c$CONNS -d$DURATION; $(nproc) CPUs shared by wrk, keyward and PostgreSQL; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+run bare "http://127.0.0.1:$PORT/healthz" "$WORK/bare.lua" "$KPID"
+run hit "http://127.0.0.1:$PORT/api/v1/verify" "$WORK/hit.lua" "$KPID"
+run miss "http://127.0.0.1:$PORT/api/v1/verify" "$WORK/miss.lua" "$KPID"
+run malformed "http://127.0.0.1:$PORT/api/v1/verify" "$WORK/malformed.lua" "$KPID"
+run gorm "http://127.0.0.1:$BPORT/bench/lookup" "$WORK/gorm.lua" "$BPID"
+
+echo "==> ratios"
+status=0
+ratio() { # ratio LABEL A B TARGET
+  awk -v l="$1" -v a="${RPS[$2]}" -v b="${RPS[$3]}" -v t="$4" 'BEGIN {
+    r = a / b; ok = (r >= t) ? "ok" : "BELOW TARGET"
+    printf "%-28s %5.2fx  (target >= %.1fx)  %s\n", l, r, t, ok
+    exit (r >= t) ? 0 : 1 }' || status=1
+}
+ratio "cache hit / bare route" hit bare 0.9
+ratio "cache miss / GORM lookup" miss gorm 0.9
+ratio "malformed / cache hit" malformed hit 1.0
+if grep -q '"level":"ERROR"' "$WORK/keyward.log"; then
+  echo "keyward logged errors:"; grep '"level":"ERROR"' "$WORK/keyward.log" | head -5
+fi
+exit $status

@@ -126,23 +126,22 @@ func SetHeaders(h http.Header, res *models.VerifyResult) {
 	// The map is written directly with canonical keys: this runs on every
 	// request, and Header.Set would canonicalise the names each time.
 	if rl := res.RateLimit; rl != nil {
+		// One allocation holds all three values.
+		v := make([]string, 3)
+		v[2] = strconv.FormatInt(rl.Reset.Unix(), 10)
 		if rl.Unlimited() {
-			h["X-Ratelimit-Limit"] = unlimitedValue
-			h["X-Ratelimit-Remaining"] = unlimitedValue
+			v[0], v[1] = Unlimited, Unlimited
 		} else {
-			h["X-Ratelimit-Limit"] = []string{strconv.Itoa(rl.Limit)}
-			h["X-Ratelimit-Remaining"] = []string{strconv.Itoa(rl.Remaining)}
+			v[0], v[1] = strconv.Itoa(rl.Limit), strconv.Itoa(rl.Remaining)
 		}
-		h["X-Ratelimit-Reset"] = []string{strconv.FormatInt(rl.Reset.Unix(), 10)}
+		h["X-Ratelimit-Limit"] = v[0:1:1]
+		h["X-Ratelimit-Remaining"] = v[1:2:2]
+		h["X-Ratelimit-Reset"] = v[2:3:3]
 	}
 	if res.Code == models.CodeRateLimited {
 		h["Retry-After"] = []string{strconv.Itoa(int(max(res.RetryAfter, time.Second) / time.Second))}
 	}
 }
-
-// unlimitedValue is shared by every response; Header.Add would append to a
-// copy, since its capacity is full.
-var unlimitedValue = []string{Unlimited}
 
 // ErrorResponse is the body of every refused request:
 // {"error":{"code":"…","message":"…"}}, with expired_at for expired_key.

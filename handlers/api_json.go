@@ -24,7 +24,11 @@ func invalidRequest(field, msg string) *apiError {
 // decodeJSON reads one JSON object into v, refusing unknown fields so that a
 // misspelt field is reported instead of silently ignored.
 func decodeJSON(c echo.Context, v any) error {
-	dec := json.NewDecoder(c.Request().Body)
+	return decodeJSONFrom(c.Request().Body, v)
+}
+
+func decodeJSONFrom(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	var he *echo.HTTPError

@@ -8,5 +8,10 @@ import (
 
 // apiShowCaller answers GET /api/v1/token: the presented token describes itself.
 func (h *Handler) apiShowCaller(c echo.Context) error {
-	return c.JSON(http.StatusOK, apiCaller(c).Token)
+	// The encoding was made when the token was cached.
+	raw, err := apiCaller(c).Token.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(http.StatusOK, raw)
 }

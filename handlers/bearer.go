@@ -21,21 +21,33 @@ func (h *Handler) requireToken(a apiAuth) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			c.Response().Header().Set("Cache-Control", "no-store")
+			c.Response().Header()["Cache-Control"] = apiNoStore
 			token, _ := models.ParseAuthorization(r.Header.Get(echo.HeaderAuthorization))
 			res := h.verifier.Verify(r.Context(), token, models.VerifyRequest{
 				IP: guard.ClientIP(c), Scope: a.scope, Audience: a.audience,
 				Endpoint: r.Method + " " + c.Path(), SkipRateLimit: a.uncounted,
 			})
-			h.metrics.verify.WithLabelValues(res.Code).Inc()
+			h.countVerify(res.Code)
 			guard.SetHeaders(c.Response().Header(), &res)
 			if !res.Valid {
-				return verifyError(&res)
+				return h.verifyError(c, &res)
 			}
 			c.Set("api_caller", &res)
 			return next(c)
 		}
 	}
+}
+
+// apiNoStore is shared by every API response; nothing appends to it.
+var apiNoStore = []string{"no-store"}
+
+// countVerify counts a verification outcome for /metrics.
+func (h *Handler) countVerify(code string) {
+	if c, ok := h.verifyCounts[code]; ok {
+		c.Inc()
+		return
+	}
+	h.metrics.verify.WithLabelValues(code).Inc()
 }
 
 // apiCaller is the verified token of the request.
@@ -44,8 +56,16 @@ func apiCaller(c echo.Context) *models.VerifyResult {
 	return res
 }
 
+// statusClientGone answers a request whose client hung up before the token
+// could be checked (nginx's convention): nobody reads it, and it is not a
+// server failure to log.
+const statusClientGone = 499
+
 // verifyError turns a refused verification into the API error.
-func verifyError(res *models.VerifyResult) *apiError {
+func (h *Handler) verifyError(c echo.Context, res *models.VerifyResult) error {
+	if res.Code == models.CodeUnavailable && c.Request().Context().Err() != nil {
+		return c.NoContent(statusClientGone)
+	}
 	e := newAPIError(res.Status, res.Code, res.Message)
 	if res.ExpiredAt != nil {
 		e.Extra = map[string]any{"expired_at": res.ExpiredAt}

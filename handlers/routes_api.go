@@ -29,6 +29,15 @@ func (h *Handler) apiRoutes(e *echo.Echo) {
 	manage.DELETE("/:id", h.apiRevokeToken)
 	manage.POST("/:id/reset", h.apiResetToken)
 
+	h.verifyCounts = map[string]prometheus.Counter{}
+	for _, code := range []string{
+		models.CodeOK, models.CodeMissingAuth, models.CodeInvalidKey, models.CodeRevokedKey, models.CodeExpiredKey,
+		models.CodeIPNotAllowed, models.CodeWrongKeyType, models.CodeInsufficientPermissions, models.CodeRateLimited,
+		models.CodeUnavailable,
+	} {
+		h.verifyCounts[code] = h.metrics.verify.WithLabelValues(code)
+	}
+
 	h.registry.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "keyward_verify_cache_hits_total", Help: "Token verifications answered from the in-process cache.",
@@ -37,4 +46,9 @@ func (h *Handler) apiRoutes(e *echo.Echo) {
 			Name: "keyward_verify_cache_misses_total", Help: "Token verifications that read the database.",
 		}, func() float64 { return float64(h.verifier.CacheStats().Misses) }),
 	)
+	if h.usage != nil {
+		h.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "keyward_usage_unwritten_calls", Help: "Verified calls counted in memory and not yet written to the database.",
+		}, func() float64 { return float64(h.usage.Pending()) }))
+	}
 }

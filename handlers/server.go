@@ -45,6 +45,9 @@ type Handler struct {
 	verifier *models.Verifier
 	usage    *models.UsageRecorder
 	listener *models.TokenListener
+	// verifyCounts holds keyward_verify_total per outcome code, looked up
+	// once rather than by label on every request.
+	verifyCounts map[string]prometheus.Counter
 }
 
 // New builds the Echo instance with every route and middleware.

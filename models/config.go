@@ -24,6 +24,8 @@ type Config struct {
 	LogLevel        slog.Level
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
+	// VerifyCacheTTL is how long a verified token is cached; negative: no cache.
+	VerifyCacheTTL time.Duration
 }
 
 // ConfigVars documents every variable: name, default, meaning. README's table
@@ -39,6 +41,7 @@ var ConfigVars = [][3]string{
 	{"KEYWARD_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"KEYWARD_SESSION_IDLE", "30m", "sign out after this long without a request"},
 	{"KEYWARD_SESSION_MAX", "12h", "sign out this long after sign-in, whatever happens"},
+	{"KEYWARD_VERIFY_CACHE_TTL", "5s", "how long a verified token is cached per instance; 0 turns the cache off"},
 }
 
 // LoadConfig reads the configuration through getenv and reports every bad
@@ -51,6 +54,7 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		LogLevel:        slog.LevelInfo,
 		SessionIdle:     30 * time.Minute,
 		SessionAbsolute: 12 * time.Hour,
+		VerifyCacheTTL:  DefaultVerifyCacheTTL,
 	}
 	var problems []string
 	bad := func(name, format string, args ...any) {
@@ -122,6 +126,17 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 				continue
 			}
 			*d.into = dur
+		}
+	}
+	if v := getenv("KEYWARD_VERIFY_CACHE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil || d < 0 || d > time.Minute:
+			bad("KEYWARD_VERIFY_CACHE_TTL", "%q is not a duration up to 1m such as 5s, or 0 for no cache", v)
+		case d == 0:
+			c.VerifyCacheTTL = -1
+		default:
+			c.VerifyCacheTTL = d
 		}
 	}
 	if c.SessionIdle > c.SessionAbsolute {

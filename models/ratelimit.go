@@ -72,10 +72,17 @@ type RateLimiter interface {
 	Peek(ctx context.Context, q RateQuota, now time.Time) (RateLimit, error)
 }
 
-// NextMidnightUTC returns the start of the UTC day after now's.
+// NextMidnightUTC returns the start of the UTC day after now's. UTC days
+// have no leap seconds in Unix time, so this is arithmetic, cheap enough for
+// every verified request.
 func NextMidnightUTC(now time.Time) time.Time {
-	y, m, d := now.UTC().Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
+	const day = 24 * 60 * 60
+	sec := now.Unix()
+	d := sec / day
+	if sec%day < 0 {
+		d-- // before 1970: division truncates towards zero
+	}
+	return time.Unix((d+1)*day, 0).UTC()
 }
 
 // unlimitedRate is what an unlimited quota reports.

@@ -77,12 +77,15 @@ func (s *Store) RecordUsage(ctx context.Context, counts map[UsageKey]int64, seen
 				return fmt.Errorf("store: unable to record usage: %w", err)
 			}
 		}
-		for _, id := range ids {
-			sn := seen[id]
-			var t Token
-			if err := tx.Select("id", "recent_ips", "last_used_at").First(&t, id).Error; err != nil {
-				continue // deleted meanwhile
+		// One read for the whole batch; a token deleted meanwhile is skipped.
+		var current []Token
+		if len(ids) > 0 {
+			if err := tx.Select("id", "recent_ips", "last_used_at").Where("id IN ?", ids).Order("id").Find(&current).Error; err != nil {
+				return fmt.Errorf("store: unable to load last use: %w", err)
 			}
+		}
+		for _, t := range current {
+			id, sn := t.ID, seen[t.ID]
 			ips := mergeRecentIPs(t.RecentIPs, sn.IPs)
 			upd := map[string]any{"recent_ips": mustJSON(ips)}
 			if t.LastUsedAt == nil || sn.At.After(*t.LastUsedAt) {

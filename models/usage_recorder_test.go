@@ -137,3 +137,38 @@ func TestVerifyWritesNothing(t *testing.T) {
 		t.Fatalf("verification wrote to the database %d times", writes)
 	}
 }
+
+// TestUsageFlushInChunks: a flush over more tokens than one transaction
+// takes writes them all.
+func TestUsageFlushInChunks(t *testing.T) {
+	models.EachTestStore(t, func(t *testing.T, s *models.Store) {
+		f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
+		now := f.now()
+		rows := make([]models.Token, 1100)
+		for i := range rows {
+			id, _ := models.NewTokenID()
+			rows[i] = models.Token{PublicID: id, WorkspaceID: f.ws.ID, Type: "personal", Prefix: "pat", Name: "bulk",
+				SecretHash: "x", Last4: "xxxx", Scopes: []string{}, ExposedAttributes: []string{}, RecentIPs: []string{},
+				CreatedAt: now, UpdatedAt: now}
+		}
+		if err := s.DB().CreateInBatches(&rows, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			f.usage.Record(r.ID, "GET /x", models.CodeOK, verifyIP("192.0.2.1"), now, true)
+		}
+		if n := f.usage.Pending(); n != int64(len(rows)) {
+			t.Fatalf("pending %d", n)
+		}
+		if err := f.usage.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		total, err := s.UsageTotal(context.Background(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != int64(len(rows)) || f.usage.Pending() != 0 {
+			t.Fatalf("total %d pending %d, want %d and 0", total, f.usage.Pending(), len(rows))
+		}
+	})
+}

@@ -125,6 +125,8 @@ func (t *TokenInfo) MarshalJSON() ([]byte, error) {
 // VerifyResult is the answer about a presented token. Valid is true only with
 // Code CodeOK. Token is set once the secret matched, even when a later check
 // refused the request; RateLimit likewise, so refusals carry rate-limit headers.
+// Token and RateLimit may be shared with other results and must not be
+// modified.
 type VerifyResult struct {
 	Valid   bool
 	Code    string
@@ -136,7 +138,7 @@ type VerifyResult struct {
 	MissingScope string
 	// RetryAfter is set with CodeRateLimited: how long to wait, whole seconds.
 	RetryAfter time.Duration
-	Token        *TokenInfo
+	Token      *TokenInfo
 	// TokenID is the token's row id, for usage and audit; 0 when unknown.
 	TokenID   int64
 	RateLimit *RateLimit
@@ -187,6 +189,7 @@ type Verifier struct {
 
 	hits, misses atomic.Uint64
 	lastErrLog   atomic.Int64
+	unlimitedRL  atomic.Pointer[RateLimit]
 }
 
 // VerifyCacheStats counts cache lookups since the Verifier was made.
@@ -225,12 +228,6 @@ func NewVerifier(s *Store, p *Policy, o VerifierOptions) *Verifier {
 	s.OnTokenChange(v.Invalidate)
 	return v
 }
-
-// Policy returns the policy the Verifier checks against.
-func (v *Verifier) Policy() *Policy { return v.policy }
-
-// Limiter returns the rate limiter in use.
-func (v *Verifier) Limiter() RateLimiter { return v.limiter }
 
 // Invalidate drops the cache entry of a token, so its next use reads the
 // database. Revocation hooks and the LISTEN/NOTIFY listener call it.
@@ -298,28 +295,36 @@ func (v *Verifier) Verify(ctx context.Context, token string, req VerifyRequest) 
 	}
 	res := v.check(e, &req, now)
 	res.Token, res.TokenID = e.info, e.tokenID
-	var rl RateLimit
-	switch {
-	case res.Code == CodeOK && !req.SkipRateLimit:
-		var allowed bool
-		rl, allowed, err = v.limiter.Take(ctx, e.quota, now)
-		if err == nil && !allowed {
-			res = VerifyResult{Code: CodeRateLimited, Token: e.info, TokenID: e.tokenID, Message: rateLimitedMessage(rl), RetryAfter: rl.RetryAfter(now)}
-		}
-	default:
-		rl, err = v.limiter.Peek(ctx, e.quota, now)
-	}
-	if err != nil {
+	if e.quota.Unlimited() {
+		res.RateLimit = v.unlimited(now)
+	} else if res, err = v.rateLimit(ctx, e, res, req.SkipRateLimit, now); err != nil {
 		v.logStoreError(err, now)
 		return failed(CodeUnavailable, "Keyward cannot reach its rate-limit store, so the API key could not be checked. Try again in a moment.")
 	}
-	res.RateLimit = &rl
 	res.Valid = res.Code == CodeOK
 	res.Status = CodeStatus(res.Code)
 	if v.usage != nil {
 		v.usage.Record(e.tokenID, req.Endpoint, res.Code, req.IP, now, res.Valid)
 	}
 	return res
+}
+
+// rateLimit counts an accepted call against the token's quota, or only reads
+// the quota for a refused or uncounted one.
+func (v *Verifier) rateLimit(ctx context.Context, e *verifyEntry, res VerifyResult, skip bool, now time.Time) (VerifyResult, error) {
+	var rl RateLimit
+	var err error
+	if res.Code == CodeOK && !skip {
+		var allowed bool
+		rl, allowed, err = v.limiter.Take(ctx, e.quota, now)
+		if err == nil && !allowed {
+			res = VerifyResult{Code: CodeRateLimited, Token: e.info, TokenID: e.tokenID, Message: rateLimitedMessage(rl), RetryAfter: rl.RetryAfter(now)}
+		}
+	} else {
+		rl, err = v.limiter.Peek(ctx, e.quota, now)
+	}
+	res.RateLimit = &rl
+	return res, err
 }
 
 // check runs the checks after the secret matched and returns CodeOK or the
@@ -354,12 +359,27 @@ func (v *Verifier) check(e *verifyEntry, req *VerifyRequest, now time.Time) Veri
 	return VerifyResult{Code: CodeOK}
 }
 
+// unlimited returns the rate limit of an unlimited quota, the same for the
+// whole UTC day, so most verifications share one value instead of each
+// allocating its own.
+func (v *Verifier) unlimited(now time.Time) *RateLimit {
+	if rl := v.unlimitedRL.Load(); rl != nil && now.Before(rl.Reset) && !now.Before(rl.Reset.Add(-24*time.Hour)) {
+		return rl
+	}
+	rl := unlimitedRate(now)
+	v.unlimitedRL.Store(&rl)
+	return &rl
+}
+
 func rateLimitedMessage(rl RateLimit) string {
 	per := "per " + rl.Window
 	return fmt.Sprintf("Rate limit exceeded: %d requests %s. Resets at %s.", rl.Limit, per, rl.Reset.UTC().Format(time.RFC3339))
 }
 
 func (v *Verifier) logStoreError(err error, now time.Time) {
+	if errors.Is(err, context.Canceled) {
+		return // the caller went away; the store is fine
+	}
 	// One line per ten seconds is enough to see an outage without flooding
 	// the log with one line per refused request.
 	last := v.lastErrLog.Load()
@@ -406,6 +426,8 @@ type verifyShard struct {
 	// gen changes on every invalidation, so a fill that read the database
 	// before a revoke does not put the old row back after it.
 	gen uint64
+	// sinceSweep counts fills since stale entries were last dropped.
+	sinceSweep int
 }
 
 type verifyFill struct {
@@ -470,6 +492,17 @@ func (v *Verifier) entry(ctx context.Context, id string, now time.Time) (*verify
 	sh.mu.Lock()
 	delete(sh.inflight, id)
 	if f.err == nil && sh.gen == gen {
+		// Stale entries would be read again anyway; dropping them now and then
+		// keeps the heap, and so the garbage collector's work, in proportion
+		// to the tokens in use rather than to every token ever seen.
+		if sh.sinceSweep++; sh.sinceSweep >= max(len(sh.m)/2, 16) || len(sh.m) >= v.shardMax {
+			sh.sinceSweep = 0
+			for k, e := range sh.m {
+				if !v.fresh(e, now) {
+					delete(sh.m, k)
+				}
+			}
+		}
 		if len(sh.m) >= v.shardMax {
 			evict(sh.m, v.shardMax)
 		}

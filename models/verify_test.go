@@ -417,3 +417,21 @@ func ExampleParseAuthorization() {
 	// pat_abc12def_0123456789abcdefghijklmnopqrstuv true
 	// false
 }
+
+// TestVerifyCacheDropsStaleEntries: entries past their TTL do not pile up
+// when many tokens pass through the cache once.
+func TestVerifyCacheDropsStaleEntries(t *testing.T) {
+	s := models.OpenTestSQLite(t)
+	f := newVerifyFixture(t, s, nil, models.VerifierOptions{CacheTTL: time.Second})
+	for range 5000 {
+		id, _ := models.NewTokenID()
+		p, _ := models.NewTokenPlaintext("pat", id)
+		f.expect(p, models.VerifyRequest{}, models.CodeInvalidKey)
+		f.advance(10 * time.Millisecond) // 100 new tokens a second
+	}
+	// About one TTL's worth (100) is fresh; each of the 64 shards sweeps
+	// after at most 16 fills, so at most about 1,100 remain, not 5,000.
+	if n := f.v.CacheStats().Entries; n > 1200 {
+		t.Fatalf("cache holds %d entries after 5000 one-off tokens at 100/s with a 1s TTL", n)
+	}
+}

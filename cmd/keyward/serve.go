@@ -116,21 +116,10 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) er
 
 // verifierOptions wires the verifier's rate limiter (Redis when
 // KEYWARD_REDIS_URL is set), usage recorder and cache.
-// KEYWARD_VERIFY_CACHE_TTL (a duration; 0 turns the cache off) tunes the
-// cache for benchmarks and debugging; docs/API.md describes it.
 func verifierOptions(ctx context.Context, a *app, getenv func(string) string) (models.VerifierOptions, func(), error) {
 	vo := models.VerifierOptions{Usage: models.NewUsageRecorder(a.store, a.log), Logger: a.log}
 	closeFn := func() {}
-	if v := getenv("KEYWARD_VERIFY_CACHE_TTL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return vo, closeFn, fmt.Errorf("KEYWARD_VERIFY_CACHE_TTL: %q is not a duration such as 5s, or 0 for no cache", v)
-		}
-		vo.CacheTTL = d
-		if d == 0 {
-			vo.CacheTTL = -1
-		}
-	}
+	vo.CacheTTL = a.cfg.VerifyCacheTTL
 	if a.cfg.RedisURL != "" {
 		rl, err := models.NewRedisLimiter(a.cfg.RedisURL, "", a.log)
 		if err != nil {

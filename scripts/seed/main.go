@@ -8,7 +8,7 @@
 //	    Tokens are inserted in batches, not through the token form's path:
 //	    100k audit events would only slow the seeding down.
 //
-//	seed -database postgres://… -serve-baseline :8081
+//	seed -database postgres://… -serve-baseline :8081 [-pprof :6060]
 //	    serves Keyward's own routes and middleware plus POST /bench/lookup,
 //	    which reads the same JSON body as POST /api/v1/verify and answers with
 //	    a plain indexed GORM lookup of the token's row: what verification would
@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string) error {
 	n := fs.Int("tokens", 100_000, "personal tokens to create")
 	out := fs.String("out", ".", "directory for service.token, tokens.txt and ids.txt")
 	serve := fs.String("serve-baseline", "", "serve the baseline on this address instead of seeding")
+	pprofAddr := fs.String("pprof", "", "with -serve-baseline: serve net/http/pprof on this address, to profile Keyward's routes under load")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,6 +65,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 	if *serve != "" {
+		if *pprofAddr != "" {
+			go func() { _ = http.ListenAndServe(*pprofAddr, nil) }() // net/http/pprof registers on the default mux
+		}
 		return serveBaseline(ctx, store, *serve)
 	}
 	return seed(ctx, store, *n, *out)

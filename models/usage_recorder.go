@@ -83,7 +83,7 @@ func (r *UsageRecorder) Record(tokenID int64, endpoint, outcome string, ip netip
 		endpoint = "-"
 	}
 	k := UsageKey{TokenID: tokenID, Day: r.dayOf(at), Endpoint: endpoint, Outcome: outcome}
-	sh := &r.shards[uint64(tokenID)%usageShards]
+	sh := &r.shards[uint64(tokenID)%usageShards] // #nosec G115 -- ids are positive; only the spread across shards matters
 	sh.mu.RLock()
 	c := sh.counts[k]
 	var cell *seenCell
@@ -270,7 +270,7 @@ func (r *UsageRecorder) Flush(ctx context.Context) error {
 // the next flush will write.
 func (r *UsageRecorder) putBack(counts map[UsageKey]int64, seen map[int64]seenFacts, byToken map[int64][]UsageKey, ids []int64) {
 	for _, id := range ids {
-		sh := &r.shards[uint64(id)%usageShards]
+		sh := &r.shards[uint64(id)%usageShards] // #nosec G115 -- ids are positive; only the spread across shards matters
 		sh.mu.Lock()
 		for _, k := range byToken[id] {
 			c := sh.counts[k]

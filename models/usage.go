@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -84,21 +85,7 @@ func (s *Store) RecordUsage(ctx context.Context, counts map[UsageKey]int64, seen
 				return fmt.Errorf("store: unable to load last use: %w", err)
 			}
 		}
-		for _, t := range current {
-			id, sn := t.ID, seen[t.ID]
-			ips := mergeRecentIPs(t.RecentIPs, sn.IPs)
-			upd := map[string]any{"recent_ips": mustJSON(ips)}
-			if t.LastUsedAt == nil || sn.At.After(*t.LastUsedAt) {
-				upd["last_used_at"] = sn.At.UTC()
-				if len(sn.IPs) > 0 {
-					upd["last_used_ip"] = sn.IPs[len(sn.IPs)-1]
-				}
-			}
-			if err := tx.Model(&Token{}).Where("id = ?", id).Updates(upd).Error; err != nil {
-				return fmt.Errorf("store: unable to record last use: %w", err)
-			}
-		}
-		return nil
+		return s.writeLastUse(tx, current, seen)
 	})
 }
 
@@ -152,4 +139,63 @@ func (s *Store) UsageTotal(ctx context.Context, tokenID int64) (int64, error) {
 		return 0, fmt.Errorf("store: unable to sum usage: %w", err)
 	}
 	return n, nil
+}
+
+// lastUse is the new last-use state of one token.
+type lastUse struct {
+	id      int64
+	ips     string
+	at      time.Time
+	ip      string
+	advance bool // the flush saw a later use than the one stored
+}
+
+// writeLastUse stores the merged last-use facts. On PostgreSQL one UPDATE …
+// FROM (VALUES …) per 500 tokens replaces a statement per token, which
+// dominated the cost of verifying many distinct tokens.
+func (s *Store) writeLastUse(tx *gorm.DB, current []Token, seen map[int64]TokenSeen) error {
+	rows := make([]lastUse, 0, len(current))
+	for _, t := range current {
+		sn := seen[t.ID]
+		u := lastUse{id: t.ID, ips: mustJSON(mergeRecentIPs(t.RecentIPs, sn.IPs)), at: sn.At.UTC()}
+		if t.LastUsedAt == nil || sn.At.After(*t.LastUsedAt) {
+			u.advance = true
+			if len(sn.IPs) > 0 {
+				u.ip = sn.IPs[len(sn.IPs)-1]
+			}
+		}
+		rows = append(rows, u)
+	}
+	if s.dialect != DialectPostgres {
+		for _, u := range rows {
+			upd := map[string]any{"recent_ips": u.ips}
+			if u.advance {
+				upd["last_used_at"] = u.at
+				if u.ip != "" {
+					upd["last_used_ip"] = u.ip
+				}
+			}
+			if err := tx.Model(&Token{}).Where("id = ?", u.id).Updates(upd).Error; err != nil {
+				return fmt.Errorf("store: unable to record last use: %w", err)
+			}
+		}
+		return nil
+	}
+	for start := 0; start < len(rows); start += 500 {
+		chunk := rows[start:min(start+500, len(rows))]
+		values := make([]string, 0, len(chunk))
+		args := make([]any, 0, 5*len(chunk))
+		for _, u := range chunk {
+			values = append(values, "(?::bigint, ?::text, ?::timestamptz, ?::text, ?::boolean)")
+			args = append(args, u.id, u.ips, u.at, u.ip, u.advance)
+		}
+		err := tx.Exec(`UPDATE tokens AS t SET recent_ips = v.ips,
+			last_used_at = CASE WHEN v.advance THEN v.at ELSE t.last_used_at END,
+			last_used_ip = CASE WHEN v.advance AND v.ip <> '' THEN v.ip ELSE t.last_used_ip END
+			FROM (VALUES `+strings.Join(values, ", ")+`) AS v(id, ips, at, ip, advance) WHERE t.id = v.id`, args...).Error
+		if err != nil {
+			return fmt.Errorf("store: unable to record last use: %w", err)
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/keyward/keyward/models"
@@ -47,7 +48,7 @@ func (h *Handler) updateSettings(c echo.Context) error {
 		case !attributeName.MatchString(a):
 			p.Errors["catalog"] = fmt.Sprintf("Line %d: %q may use only letters, digits, dots, dashes and underscores (at most 64).", i+1, a)
 		default:
-			if !contains(catalog, a) {
+			if !slices.Contains(catalog, a) {
 				catalog = append(catalog, a)
 			}
 		}
@@ -68,13 +69,4 @@ func (h *Handler) updateSettings(c echo.Context) error {
 		return err
 	}
 	return h.redirectFlash(c, "/settings", "Settings saved.", false)
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -93,7 +94,7 @@ func (s *Store) RecordUsage(ctx context.Context, counts map[UsageKey]int64, seen
 func mergeRecentIPs(old, newest []string) []string {
 	out := make([]string, 0, RecentIPLimit)
 	for i := len(newest) - 1; i >= 0; i-- {
-		if !containsString(out, newest[i]) {
+		if !slices.Contains(out, newest[i]) {
 			out = append(out, newest[i])
 		}
 	}
@@ -101,20 +102,11 @@ func mergeRecentIPs(old, newest []string) []string {
 		if len(out) >= RecentIPLimit {
 			break
 		}
-		if !containsString(out, ip) {
+		if !slices.Contains(out, ip) {
 			out = append(out, ip)
 		}
 	}
 	return out[:min(len(out), RecentIPLimit)]
-}
-
-func containsString(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }
 
 // UsageByToken returns the token's counters from since (a UTC day, inclusive).

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -83,12 +82,8 @@ func (h *Handler) apiCreateToken(c echo.Context) error {
 		return err
 	}
 	tok, plaintext, err := h.store.CreateToken(c.Request().Context(), h.policy, ws, nil, apiActor(c), in)
-	var fe models.FieldErrors
-	if errors.As(err, &fe) {
-		return validationFailed(fe)
-	}
 	if err != nil {
-		return err
+		return apiStoreError(err)
 	}
 	out := h.apiTokenJSON(tok)
 	out.Token = plaintext

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -39,16 +38,8 @@ func (h *Handler) apiResetToken(c echo.Context) error {
 		return err
 	}
 	updated, plaintext, err := h.store.ResetToken(c.Request().Context(), ws, tok.PublicID, apiActor(c), grace)
-	var fe models.FieldErrors
-	switch {
-	case errors.As(err, &fe):
-		return validationFailed(fe)
-	case errors.Is(err, models.ErrTokenRevoked):
-		return errAPIRevoked
-	case errors.Is(err, models.ErrNotFound):
-		return errAPINotFound
-	case err != nil:
-		return err
+	if err != nil {
+		return apiStoreError(err)
 	}
 	out := h.apiTokenJSON(updated)
 	out.Token = plaintext

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/keyward/keyward/models"
@@ -16,13 +15,8 @@ func (h *Handler) apiRevokeToken(c echo.Context) error {
 		return err
 	}
 	revoked, err := h.store.RevokeToken(c.Request().Context(), tok.WorkspaceID, tok.PublicID, apiActor(c), models.RevokeManual)
-	switch {
-	case errors.Is(err, models.ErrTokenRevoked):
-		return errAPIRevoked
-	case errors.Is(err, models.ErrNotFound):
-		return errAPINotFound
-	case err != nil:
-		return err
+	if err != nil {
+		return apiStoreError(err)
 	}
 	return c.JSON(http.StatusOK, h.apiTokenJSON(revoked))
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/keyward/keyward/models"
@@ -46,16 +45,8 @@ func (h *Handler) apiUpdateToken(c echo.Context) error {
 		return err
 	}
 	updated, err := h.store.UpdateToken(c.Request().Context(), h.policy, ws, tok.PublicID, apiActor(c), in)
-	var fe models.FieldErrors
-	switch {
-	case errors.As(err, &fe):
-		return validationFailed(fe)
-	case errors.Is(err, models.ErrTokenRevoked):
-		return errAPIRevoked
-	case errors.Is(err, models.ErrNotFound):
-		return errAPINotFound
-	case err != nil:
-		return err
+	if err != nil {
+		return apiStoreError(err)
 	}
 	return c.JSON(http.StatusOK, h.apiTokenJSON(updated))
 }

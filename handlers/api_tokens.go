@@ -85,6 +85,22 @@ var errAPIRevoked = newAPIError(http.StatusConflict, "already_revoked", "This to
 
 // validationFailed is the 422 for input the store refused, with one message
 // per field under "fields", keyed by the JSON field names.
+// apiStoreError maps the token store's errors to the API's: validation
+// problems to 422, a revoked token to 409, a missing one to 404; anything else
+// passes through to the error handler.
+func apiStoreError(err error) error {
+	var fe models.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		return validationFailed(fe)
+	case errors.Is(err, models.ErrTokenRevoked):
+		return errAPIRevoked
+	case errors.Is(err, models.ErrNotFound):
+		return errAPINotFound
+	}
+	return err
+}
+
 func validationFailed(fe models.FieldErrors) *apiError {
 	fields := make(map[string]string, len(fe))
 	var first string

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/keyward/keyward/models"
 	"github.com/keyward/keyward/static"
@@ -17,7 +18,7 @@ func (h *Handler) routes(e *echo.Echo) {
 		Skipper: func(c echo.Context) bool { return c.Request().URL.Path == "/" },
 	}))
 	e.Use(middleware.RequestID())
-	e.Use(h.requestLogger())
+	e.Use(h.requestLogger)
 	e.Use(h.measure)
 	e.Use(middleware.Recover())
 	e.Use(securityHeaders)
@@ -70,22 +71,30 @@ func staticFiles() http.Handler {
 	})
 }
 
-// requestLogger writes one structured line per request with its request id.
-func (h *Handler) requestLogger() echo.MiddlewareFunc {
-	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true,
-		HandleError: true,
-		Skipper: func(c echo.Context) bool {
-			p := c.Request().URL.Path
-			return p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/")
-		},
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			h.log.LogAttrs(c.Request().Context(), levelFor(v.Status), "request",
-				slog.String("method", v.Method), slog.String("path", v.URIPath), slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency), slog.String("ip", v.RemoteIP), slog.String("request_id", v.RequestID))
+// requestLogger writes one structured line per request with its request id,
+// at a level set by the status. Most answers are successes logged at debug,
+// which is usually off, so the line is only built when it will be written.
+func (h *Handler) requestLogger(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if p := r.URL.Path; p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/") {
+			return next(c)
+		}
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		level := levelFor(status)
+		if !h.log.Enabled(r.Context(), level) {
 			return nil
-		},
-	})
+		}
+		h.log.LogAttrs(r.Context(), level, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
+			slog.Duration("latency", time.Since(start)), slog.String("ip", c.RealIP()),
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+		return nil
+	}
 }
 
 func levelFor(status int) slog.Level {

@@ -203,6 +203,7 @@ func TestSecurityHeaders(t *testing.T) {
 			{anon, "/login", true},
 			{anon, "/setup", true}, // 410 page
 			{anon, "/healthz", false},
+			{anon, "/api/v1/token", false}, // 401 JSON error
 			{anon, "/static/css/app.css", false},
 			{c, "/no/such/page", true}, // 404 page
 			{c, "/w/acme/tokens", true},
@@ -232,10 +233,20 @@ func TestSecurityHeaders(t *testing.T) {
 			if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
 				t.Errorf("%s: X-Content-Type-Options = %q", p.path, got)
 			}
-			switch rp := h.Get("Referrer-Policy"); rp {
-			case "no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin":
-			default:
-				t.Errorf("%s: Referrer-Policy = %q", p.path, rp)
+			if strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+				// Nothing in a JSON answer is a page: no referrers, no scripts.
+				if src := csp["default-src"]; len(src) != 1 || src[0] != "'none'" {
+					t.Errorf("%s: JSON answer with CSP default-src %v, want 'none'", p.path, src)
+				}
+			} else {
+				switch rp := h.Get("Referrer-Policy"); rp {
+				case "no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin":
+				default:
+					t.Errorf("%s: Referrer-Policy = %q", p.path, rp)
+				}
+				if h.Get("X-Frame-Options") != "DENY" {
+					t.Errorf("%s: X-Frame-Options = %q, want DENY", p.path, h.Get("X-Frame-Options"))
+				}
 			}
 			if p.html {
 				checkNoInlineCode(t, p.path, body(rec))

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyward/keyward/models"
@@ -126,13 +127,12 @@ func SetHeaders(h http.Header, res *models.VerifyResult) {
 	// The map is written directly with canonical keys: this runs on every
 	// request, and Header.Set would canonicalise the names each time.
 	if rl := res.RateLimit; rl != nil {
-		// One allocation holds all three values.
-		v := make([]string, 3)
-		v[2] = strconv.FormatInt(rl.Reset.Unix(), 10)
+		var v []string
 		if rl.Unlimited() {
-			v[0], v[1] = Unlimited, Unlimited
+			v = unlimitedHeaders(rl.Reset.Unix())
 		} else {
-			v[0], v[1] = strconv.Itoa(rl.Limit), strconv.Itoa(rl.Remaining)
+			// One allocation holds all three values.
+			v = []string{strconv.Itoa(rl.Limit), strconv.Itoa(rl.Remaining), strconv.FormatInt(rl.Reset.Unix(), 10)}
 		}
 		h["X-Ratelimit-Limit"] = v[0:1:1]
 		h["X-Ratelimit-Remaining"] = v[1:2:2]
@@ -142,6 +142,25 @@ func SetHeaders(h http.Header, res *models.VerifyResult) {
 		h["Retry-After"] = []string{strconv.Itoa(int(max(res.RetryAfter, time.Second) / time.Second))}
 	}
 }
+
+// unlimitedHeaders returns the header values of an unlimited rate limit that
+// resets at reset. They are the same for a whole day, so they are made once
+// and shared (capacity-capped, so nothing appends into them).
+func unlimitedHeaders(reset int64) []string {
+	if c := unlimitedCache.Load(); c != nil && c.reset == reset {
+		return c.values
+	}
+	c := &unlimitedValues{reset: reset, values: []string{Unlimited, Unlimited, strconv.FormatInt(reset, 10)}}
+	unlimitedCache.Store(c)
+	return c.values
+}
+
+type unlimitedValues struct {
+	reset  int64
+	values []string
+}
+
+var unlimitedCache atomic.Pointer[unlimitedValues]
 
 // ErrorResponse is the body of every refused request:
 // {"error":{"code":"…","message":"…"}}, with expired_at for expired_key.

@@ -3,13 +3,14 @@ package handlers
 import (
 	"net/http"
 
+	"github.com/keyward/keyward/models"
 	"github.com/labstack/echo/v4"
 )
 
 // apiShowCaller answers GET /api/v1/token: the presented token describes itself.
-func (h *Handler) apiShowCaller(c echo.Context) error {
+func (h *Handler) apiShowCaller(c echo.Context, caller *models.VerifyResult) error {
 	// The encoding was made when the token was cached.
-	raw, err := apiCaller(c).Token.MarshalJSON()
+	raw, err := caller.Token.MarshalJSON()
 	if err != nil {
 		return err
 	}

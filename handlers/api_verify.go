@@ -15,7 +15,8 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// apiVerify answers POST /api/v1/verify for resource servers. Every
+// apiVerify answers POST /api/v1/verify for resource servers, once the calling
+// service's own token has been accepted. Every
 // verification that could be made is a 200 whose body says whether the token
 // is valid and, if not, which code and status the resource server should
 // answer with; a store failure is a 503, so nothing is ever valid by accident.
@@ -23,7 +24,7 @@ import (
 // It is the hottest route, so it reads the body into a pooled buffer, parses
 // the common shape by hand (anything else goes to encoding/json, which also
 // words the errors) and writes the answer without reflection.
-func (h *Handler) apiVerify(c echo.Context) error {
+func (h *Handler) apiVerify(c echo.Context, _ *models.VerifyResult) error {
 	buf := verifyBuffers.Get().(*[]byte)
 	defer func() {
 		if cap(*buf) <= 64<<10 { // let an odd huge body go

@@ -14,27 +14,50 @@ type apiAuth struct {
 	uncounted bool
 }
 
-// requireToken authenticates an API request by its bearer token and puts the
-// verification result in the context for apiCaller. Refusals become the JSON
-// errors of DESIGN §4; the rate-limit headers are set either way.
+// authenticate checks an API request's bearer token. It returns the result of
+// an accepted token; for a refused one it returns nil and the JSON error of
+// DESIGN §4 to answer with. The rate-limit headers are set either way.
+func (h *Handler) authenticate(c echo.Context, a apiAuth) (*models.VerifyResult, error) {
+	r := c.Request()
+	c.Response().Header()["Cache-Control"] = apiNoStore
+	token, _ := models.ParseAuthorization(r.Header.Get(echo.HeaderAuthorization))
+	res := h.verifier.Verify(r.Context(), token, models.VerifyRequest{
+		IP: guard.ClientIP(c), Scope: a.scope, Audience: a.audience,
+		Endpoint: r.Method + " " + c.Path(), SkipRateLimit: a.uncounted,
+	})
+	h.countVerify(res.Code)
+	guard.SetHeaders(c.Response().Header(), &res)
+	if !res.Valid {
+		return nil, h.verifyError(c, &res)
+	}
+	return &res, nil
+}
+
+// requireToken authenticates every route of a group; the handlers find the
+// result with apiCaller.
 func (h *Handler) requireToken(a apiAuth) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			r := c.Request()
-			c.Response().Header()["Cache-Control"] = apiNoStore
-			token, _ := models.ParseAuthorization(r.Header.Get(echo.HeaderAuthorization))
-			res := h.verifier.Verify(r.Context(), token, models.VerifyRequest{
-				IP: guard.ClientIP(c), Scope: a.scope, Audience: a.audience,
-				Endpoint: r.Method + " " + c.Path(), SkipRateLimit: a.uncounted,
-			})
-			h.countVerify(res.Code)
-			guard.SetHeaders(c.Response().Header(), &res)
-			if !res.Valid {
-				return h.verifyError(c, &res)
+			res, err := h.authenticate(c, a)
+			if res == nil {
+				return err
 			}
-			c.Set("api_caller", &res)
+			c.Set("api_caller", res)
 			return next(c)
 		}
+	}
+}
+
+// withToken authenticates one route and hands the handler the result. The
+// verify and self-description routes use it: they run on every call of a
+// guarded service, and storing the result in the context allocates a map.
+func (h *Handler) withToken(a apiAuth, next func(echo.Context, *models.VerifyResult) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		res, err := h.authenticate(c, a)
+		if res == nil {
+			return err
+		}
+		return next(c, res)
 	}
 }
 

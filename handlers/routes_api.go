@@ -16,10 +16,10 @@ func (h *Handler) apiRoutes(e *echo.Echo) {
 	})
 	api := e.Group("/api/v1")
 	// Any token may describe itself, whatever API its type is meant for.
-	api.GET("/token", h.apiShowCaller, h.requireToken(apiAuth{}))
+	api.GET("/token", h.withToken(apiAuth{}, h.apiShowCaller))
 	// The calling service's own calls are not counted: each one is already
 	// counted against the token it verifies.
-	api.POST("/verify", h.apiVerify, h.requireToken(apiAuth{scope: "tokens:verify", audience: models.KeywardAudience, uncounted: true}))
+	api.POST("/verify", h.withToken(apiAuth{scope: "tokens:verify", audience: models.KeywardAudience, uncounted: true}, h.apiVerify))
 
 	manage := api.Group("/tokens", h.requireToken(apiAuth{scope: "tokens:manage", audience: models.KeywardAudience}))
 	manage.GET("", h.apiListTokens)

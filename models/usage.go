@@ -2,10 +2,10 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -70,6 +70,9 @@ func (s *Store) RecordUsage(ctx context.Context, counts map[UsageKey]int64, seen
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.dialect == DialectPostgres {
+			return recordUsagePostgres(ctx, tx.Statement.ConnPool, rows, ids, seen)
+		}
 		if len(rows) > 0 {
 			err := tx.Clauses(clause.OnConflict{
 				Columns:   []clause.Column{{Name: "token_id"}, {Name: "day"}, {Name: "endpoint"}, {Name: "outcome"}},
@@ -86,8 +89,91 @@ func (s *Store) RecordUsage(ctx context.Context, counts map[UsageKey]int64, seen
 				return fmt.Errorf("store: unable to load last use: %w", err)
 			}
 		}
-		return s.writeLastUse(tx, current, seen)
+		for _, t := range current {
+			u := newLastUse(t.ID, t.RecentIPs, t.LastUsedAt, seen[t.ID])
+			upd := map[string]any{"recent_ips": u.ips}
+			if u.advance {
+				upd["last_used_at"] = u.at
+				if u.ip != "" {
+					upd["last_used_ip"] = u.ip
+				}
+			}
+			if err := tx.Model(&Token{}).Where("id = ?", u.id).Updates(upd).Error; err != nil {
+				return fmt.Errorf("store: unable to record last use: %w", err)
+			}
+		}
+		return nil
 	})
+}
+
+// recordUsagePostgres writes a flush in three statements whatever its size.
+// The values travel as arrays that PostgreSQL unnests, rather than as one
+// placeholder per value: a statement with thousands of placeholders costs
+// more to build, send, parse and plan than the rows cost to write, and
+// verifying many distinct tokens makes large flushes. conn is the
+// transaction; pgx encodes Go slices as PostgreSQL arrays.
+//
+// The read locks the tokens' rows in id order, so two instances flushing the
+// same tokens neither deadlock nor overwrite each other's recent addresses.
+// The lock is FOR NO KEY UPDATE, which the counters' foreign-key checks (a
+// key-share lock on the same rows) do not conflict with; FOR UPDATE would.
+func recordUsagePostgres(ctx context.Context, conn gorm.ConnPool, rows []UsageCounter, ids []int64, seen map[int64]TokenSeen) error {
+	if len(rows) > 0 {
+		tokenIDs, days, endpoints, outcomes, counts := make([]int64, len(rows)), make([]string, len(rows)),
+			make([]string, len(rows)), make([]string, len(rows)), make([]int64, len(rows))
+		for i, r := range rows {
+			tokenIDs[i], days[i], endpoints[i], outcomes[i], counts[i] = r.TokenID, r.Day, r.Endpoint, r.Outcome, r.Count
+		}
+		_, err := conn.ExecContext(ctx, `INSERT INTO usage_counters (token_id, day, endpoint, outcome, count)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+			ON CONFLICT (token_id, day, endpoint, outcome) DO UPDATE SET count = usage_counters.count + excluded.count`,
+			tokenIDs, days, endpoints, outcomes, counts)
+		if err != nil {
+			return fmt.Errorf("store: unable to record usage: %w", err)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	// A token deleted meanwhile is not found, and so skipped.
+	cur, err := conn.QueryContext(ctx, `SELECT id, recent_ips, last_used_at FROM tokens
+		WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`, ids)
+	if err != nil {
+		return fmt.Errorf("store: unable to load last use: %w", err)
+	}
+	defer func() { _ = cur.Close() }()
+	var uses []lastUse
+	for cur.Next() {
+		var id int64
+		var recent string
+		var last *time.Time
+		if err := cur.Scan(&id, &recent, &last); err != nil {
+			return fmt.Errorf("store: unable to load last use: %w", err)
+		}
+		var old []string
+		_ = json.Unmarshal([]byte(recent), &old) // a damaged list is replaced
+		uses = append(uses, newLastUse(id, old, last, seen[id]))
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("store: unable to load last use: %w", err)
+	}
+	if len(uses) == 0 {
+		return nil
+	}
+	n := len(uses)
+	tokenIDs, ips, ats, lastIPs, advances := make([]int64, n), make([]string, n), make([]time.Time, n), make([]string, n), make([]bool, n)
+	for i, u := range uses {
+		tokenIDs[i], ips[i], ats[i], lastIPs[i], advances[i] = u.id, u.ips, u.at, u.ip, u.advance
+	}
+	_, err = conn.ExecContext(ctx, `UPDATE tokens AS t SET recent_ips = v.ips,
+		last_used_at = CASE WHEN v.advance THEN v.at ELSE t.last_used_at END,
+		last_used_ip = CASE WHEN v.advance AND v.ip <> '' THEN v.ip ELSE t.last_used_ip END
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::boolean[]) AS v(id, ips, at, ip, advance)
+		WHERE t.id = v.id`, tokenIDs, ips, ats, lastIPs, advances)
+	if err != nil {
+		return fmt.Errorf("store: unable to record last use: %w", err)
+	}
+	return nil
 }
 
 // mergeRecentIPs keeps the RecentIPLimit most recent distinct addresses, newest first.
@@ -136,58 +222,20 @@ func (s *Store) UsageTotal(ctx context.Context, tokenID int64) (int64, error) {
 // lastUse is the new last-use state of one token.
 type lastUse struct {
 	id      int64
-	ips     string
+	ips     string // the merged recent addresses, JSON
 	at      time.Time
 	ip      string
 	advance bool // the flush saw a later use than the one stored
 }
 
-// writeLastUse stores the merged last-use facts. On PostgreSQL one UPDATE …
-// FROM (VALUES …) per 500 tokens replaces a statement per token, which
-// dominated the cost of verifying many distinct tokens.
-func (s *Store) writeLastUse(tx *gorm.DB, current []Token, seen map[int64]TokenSeen) error {
-	rows := make([]lastUse, 0, len(current))
-	for _, t := range current {
-		sn := seen[t.ID]
-		u := lastUse{id: t.ID, ips: mustJSON(mergeRecentIPs(t.RecentIPs, sn.IPs)), at: sn.At.UTC()}
-		if t.LastUsedAt == nil || sn.At.After(*t.LastUsedAt) {
-			u.advance = true
-			if len(sn.IPs) > 0 {
-				u.ip = sn.IPs[len(sn.IPs)-1]
-			}
-		}
-		rows = append(rows, u)
-	}
-	if s.dialect != DialectPostgres {
-		for _, u := range rows {
-			upd := map[string]any{"recent_ips": u.ips}
-			if u.advance {
-				upd["last_used_at"] = u.at
-				if u.ip != "" {
-					upd["last_used_ip"] = u.ip
-				}
-			}
-			if err := tx.Model(&Token{}).Where("id = ?", u.id).Updates(upd).Error; err != nil {
-				return fmt.Errorf("store: unable to record last use: %w", err)
-			}
-		}
-		return nil
-	}
-	for start := 0; start < len(rows); start += 500 {
-		chunk := rows[start:min(start+500, len(rows))]
-		values := make([]string, 0, len(chunk))
-		args := make([]any, 0, 5*len(chunk))
-		for _, u := range chunk {
-			values = append(values, "(?::bigint, ?::text, ?::timestamptz, ?::text, ?::boolean)")
-			args = append(args, u.id, u.ips, u.at, u.ip, u.advance)
-		}
-		err := tx.Exec(`UPDATE tokens AS t SET recent_ips = v.ips,
-			last_used_at = CASE WHEN v.advance THEN v.at ELSE t.last_used_at END,
-			last_used_ip = CASE WHEN v.advance AND v.ip <> '' THEN v.ip ELSE t.last_used_ip END
-			FROM (VALUES `+strings.Join(values, ", ")+`) AS v(id, ips, at, ip, advance) WHERE t.id = v.id`, args...).Error
-		if err != nil {
-			return fmt.Errorf("store: unable to record last use: %w", err)
+// newLastUse merges a flush's facts about a token into what is stored.
+func newLastUse(id int64, recent []string, lastUsed *time.Time, sn TokenSeen) lastUse {
+	u := lastUse{id: id, ips: mustJSON(mergeRecentIPs(recent, sn.IPs)), at: sn.At.UTC()}
+	if lastUsed == nil || sn.At.After(*lastUsed) {
+		u.advance = true
+		if len(sn.IPs) > 0 {
+			u.ip = sn.IPs[len(sn.IPs)-1]
 		}
 	}
-	return nil
+	return u
 }

@@ -81,24 +81,97 @@ func TestUsageNothingLostOnStop(t *testing.T) {
 }
 
 func TestUsageRecentIPs(t *testing.T) {
-	s := models.OpenTestSQLite(t)
-	f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
-	tok, plain := f.token("personal", nil)
-	for _, addr := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.1", "2001:db8::1", "192.0.2.3", "192.0.2.4", "::ffff:192.0.2.5", "192.0.2.6"} {
-		f.expect(plain, models.VerifyRequest{IP: verifyIP(addr)}, models.CodeOK)
-	}
-	f.expect(plain, models.VerifyRequest{IP: verifyIP("198.51.100.1"), Scope: "write"}, models.CodeInsufficientPermissions)
-	if err := f.usage.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	row, err := s.TokenByPublicID(context.Background(), f.ws.ID, tok.PublicID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"192.0.2.6", "192.0.2.5", "192.0.2.4", "192.0.2.3", "2001:db8::1"}
-	if !slices.Equal(row.RecentIPs, want) || row.LastUsedIP != "192.0.2.6" {
-		t.Errorf("recent %v last %q, want %v (a refused call is not a use)", row.RecentIPs, row.LastUsedIP, want)
-	}
+	models.EachTestStore(t, func(t *testing.T, s *models.Store) {
+		f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
+		tok, plain := f.token("personal", nil)
+		use := func(addrs ...string) {
+			t.Helper()
+			for _, addr := range addrs {
+				f.expect(plain, models.VerifyRequest{IP: verifyIP(addr)}, models.CodeOK)
+			}
+			f.expect(plain, models.VerifyRequest{IP: verifyIP("198.51.100.1"), Scope: "write"}, models.CodeInsufficientPermissions)
+			if err := f.usage.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check := func(want []string, at time.Time) {
+			t.Helper()
+			row, err := s.TokenByPublicID(context.Background(), f.ws.ID, tok.PublicID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(row.RecentIPs, want) || row.LastUsedIP != want[0] || row.LastUsedAt == nil || !row.LastUsedAt.Equal(at) {
+				t.Errorf("recent %v, last %q at %v; want %v at %v (a refused call is not a use)", row.RecentIPs, row.LastUsedIP, row.LastUsedAt, want, at)
+			}
+		}
+		use("192.0.2.1", "192.0.2.2", "192.0.2.1", "2001:db8::1", "192.0.2.3", "192.0.2.4", "::ffff:192.0.2.5", "192.0.2.6")
+		check([]string{"192.0.2.6", "192.0.2.5", "192.0.2.4", "192.0.2.3", "2001:db8::1"}, f.now())
+		// A later flush merges with what is stored.
+		f.advance(time.Minute)
+		use("192.0.2.3", "203.0.113.7")
+		check([]string{"203.0.113.7", "192.0.2.3", "192.0.2.6", "192.0.2.5", "192.0.2.4"}, f.now())
+	})
+}
+
+// TestUsageConcurrentFlushes: two instances flushing uses of the same tokens
+// at once neither fail nor overwrite each other's recent addresses.
+func TestUsageConcurrentFlushes(t *testing.T) {
+	models.EachTestStore(t, func(t *testing.T, s *models.Store) {
+		f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
+		now := f.now()
+		rows := make([]models.Token, 300)
+		for i := range rows {
+			id, _ := models.NewTokenID()
+			rows[i] = models.Token{PublicID: id, WorkspaceID: f.ws.ID, Type: "personal", Prefix: "pat", Name: "bulk",
+				SecretHash: "x", Last4: "xxxx", Scopes: []string{}, ExposedAttributes: []string{}, RecentIPs: []string{},
+				CreatedAt: now, UpdatedAt: now}
+		}
+		if err := s.DB().CreateInBatches(&rows, 100).Error; err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		a, b := models.NewUsageRecorder(s, nil), models.NewUsageRecorder(s, nil)
+		for round := range 5 {
+			ipA, ipB := verifyIP(fmt.Sprintf("192.0.2.%d", 2*round+1)), verifyIP(fmt.Sprintf("192.0.2.%d", 2*round+2))
+			// Opposite orders, so the two flushes meet on the same rows.
+			for i := range ids {
+				// Different endpoints: counters of their own, so only the
+				// tokens' rows are shared.
+				a.Record(ids[i], "GET /a", models.CodeOK, ipA, f.now(), true)
+				b.Record(ids[len(ids)-1-i], "GET /b", models.CodeOK, ipB, f.now(), true)
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, r := range []*models.UsageRecorder{a, b} {
+				wg.Go(func() { errs[i] = r.Flush(context.Background()) })
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			var toks []models.Token
+			if err := s.DB().Where("workspace_id = ?", f.ws.ID).Find(&toks).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, tok := range toks {
+				if !slices.Contains(tok.RecentIPs, ipA.String()) || !slices.Contains(tok.RecentIPs, ipB.String()) {
+					t.Fatalf("round %d: token %s remembers %v, want both %s and %s", round, tok.PublicID, tok.RecentIPs, ipA, ipB)
+				}
+			}
+		}
+		total, err := s.UsageTotal(context.Background(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(2 * 5 * len(ids)); total != want {
+			t.Fatalf("usage total %d, want %d", total, want)
+		}
+	})
 }
 
 // TestUsageKeptWhenFlushFails: counts that cannot be written wait for the

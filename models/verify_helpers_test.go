@@ -52,8 +52,12 @@ func newVerifyFixture(t testing.TB, s *models.Store, p *models.Policy, o models.
 	}
 	f.usage = o.Usage
 	f.v = models.NewVerifier(s, p, o)
-	err = s.DB().Callback().Query().Before("gorm:query").Register("verify_test:count", func(*gorm.DB) { f.queries.Add(1) })
-	if err != nil {
+	// Model queries and the raw rows the verify path scans by hand.
+	count := func(*gorm.DB) { f.queries.Add(1) }
+	if err := s.DB().Callback().Query().Before("gorm:query").Register("verify_test:count", count); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().Callback().Row().Before("gorm:row").Register("verify_test:count_rows", count); err != nil {
 		t.Fatal(err)
 	}
 	return f

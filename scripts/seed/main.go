@@ -9,9 +9,11 @@
 //	    100k audit events would only slow the seeding down.
 //
 //	seed -database postgres://… -serve-baseline :8081 [-pprof :6060]
-//	    serves Keyward's own routes and middleware plus POST /bench/lookup,
-//	    which reads the same JSON body as POST /api/v1/verify and answers with
-//	    a plain indexed GORM lookup of the token's row: what verification would
+//	    serves Keyward's own routes and middleware plus two baselines that
+//	    take the same request as POST /api/v1/verify (same headers, same JSON
+//	    body): POST /bench/bare reads the body and answers {"status":"ok"},
+//	    the cost of the request itself; POST /bench/lookup answers with a
+//	    plain indexed GORM lookup of the token's row, what verification would
 //	    cost with no cache and no checks.
 package main
 
@@ -22,6 +24,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	_ "net/http/pprof"
@@ -159,6 +162,12 @@ func serveBaseline(ctx context.Context, store *models.Store, addr string) error 
 	e, _ := handlers.New(handlers.Options{
 		Store: store, Policy: models.DefaultPolicy(), Config: cfg, Logger: log,
 		Sessions: store.NewSessionStore(secret, false, cfg.SessionIdle, cfg.SessionAbsolute),
+	})
+	e.POST("/bench/bare", func(c echo.Context) error {
+		if _, err := io.Copy(io.Discard, c.Request().Body); err != nil {
+			return c.JSON(http.StatusBadRequest, map[string]string{"error": "bad body"})
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 	e.POST("/bench/lookup", func(c echo.Context) error {
 		var in struct {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -278,4 +279,44 @@ func TestVerifyRateLimits(t *testing.T) {
 			}
 		})
 	})
+}
+
+// peekCounter counts the quota readings a verifier makes.
+type peekCounter struct {
+	models.RateLimiter
+	peeks atomic.Int64
+}
+
+func (c *peekCounter) Peek(ctx context.Context, q models.RateQuota, now time.Time) (models.RateLimit, error) {
+	c.peeks.Add(1)
+	return c.RateLimiter.Peek(ctx, q, now)
+}
+
+// TestVerifyUncountedReadsQuotaOncePerSecond: a service's own token, checked
+// on every verify call without being counted, reads its quota (two Redis round
+// trips) at most once a second; the reading it reports is that old at most.
+func TestVerifyUncountedReadsQuotaOncePerSecond(t *testing.T) {
+	s := models.OpenTestSQLite(t)
+	l := &peekCounter{RateLimiter: models.NewMemoryLimiter()}
+	f := newVerifyFixture(t, s, rateLimitPolicy(t), models.VerifierOptions{Limiter: l, CacheTTL: time.Hour})
+	_, svc := f.token("service", nil)
+	uncounted := models.VerifyRequest{SkipRateLimit: true}
+	for range 50 {
+		if res := f.expect(svc, uncounted, models.CodeOK); res.RateLimit.Remaining != 5 {
+			t.Fatalf("remaining %d, want 5", res.RateLimit.Remaining)
+		}
+	}
+	if n := l.peeks.Load(); n != 1 {
+		t.Fatalf("50 uncounted calls in one second read the quota %d times, want 1", n)
+	}
+	f.expect(svc, models.VerifyRequest{}, models.CodeOK) // counted
+	f.advance(time.Second)
+	if res := f.expect(svc, uncounted, models.CodeOK); res.RateLimit.Remaining != 4 || l.peeks.Load() != 2 {
+		t.Fatalf("a second later: remaining %d after %d readings, want 4 after 2", res.RateLimit.Remaining, l.peeks.Load())
+	}
+	// Refusals read afresh.
+	f.expect(svc, models.VerifyRequest{SkipRateLimit: true, Scope: "write"}, models.CodeInsufficientPermissions)
+	if n := l.peeks.Load(); n != 3 {
+		t.Fatalf("a refusal did not read the quota (%d readings)", n)
+	}
 }

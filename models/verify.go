@@ -82,9 +82,10 @@ type VerifyRequest struct {
 	// Endpoint names the call in the usage statistics, such as "GET /notes".
 	Endpoint string
 	// SkipRateLimit checks the token without counting the call against its
-	// quota (the rate limit is still reported): the verify endpoint uses it for
-	// the calling service's own token, whose calls are already counted against
-	// the tokens it verifies.
+	// quota (the rate limit is still reported, from a reading at most
+	// uncountedPeekTTL old): the verify endpoint uses it for the calling
+	// service's own token, whose calls are already counted against the tokens
+	// it verifies.
 	SkipRateLimit bool
 }
 
@@ -315,17 +316,39 @@ func (v *Verifier) Verify(ctx context.Context, token string, req VerifyRequest) 
 func (v *Verifier) rateLimit(ctx context.Context, e *verifyEntry, res VerifyResult, skip bool, now time.Time) (VerifyResult, error) {
 	var rl RateLimit
 	var err error
-	if res.Code == CodeOK && !skip {
+	switch {
+	case res.Code == CodeOK && !skip:
 		var allowed bool
 		rl, allowed, err = v.limiter.Take(ctx, e.quota, now)
 		if err == nil && !allowed {
 			res = VerifyResult{Code: CodeRateLimited, Token: e.info, TokenID: e.tokenID, Message: rateLimitedMessage(rl), RetryAfter: rl.RetryAfter(now)}
 		}
-	} else {
+	case res.Code == CodeOK:
+		// An uncounted call only reports the quota. A service calls the
+		// verify endpoint once per request it serves, and with Redis each
+		// read is two round trips, so a recent reading is reused.
+		if p := e.peeked.Load(); p != nil && now.Sub(p.at) >= 0 && now.Sub(p.at) < uncountedPeekTTL {
+			res.RateLimit = &p.rl
+			return res, nil
+		}
+		if rl, err = v.limiter.Peek(ctx, e.quota, now); err == nil {
+			e.peeked.Store(&peekedRate{rl: rl, at: now})
+		}
+	default:
 		rl, err = v.limiter.Peek(ctx, e.quota, now)
 	}
 	res.RateLimit = &rl
 	return res, err
+}
+
+// uncountedPeekTTL is how long an uncounted call's reading of its quota is
+// reused: the rate-limit headers of such calls may be this much out of date.
+const uncountedPeekTTL = time.Second
+
+// peekedRate is a quota as read for an uncounted call.
+type peekedRate struct {
+	rl RateLimit
+	at time.Time
 }
 
 // check runs the checks after the secret matched and returns CodeOK or the
@@ -406,6 +429,8 @@ type verifyEntry struct {
 	ttype     *TokenType
 	quota     RateQuota
 	info      *TokenInfo
+	// peeked is the quota's latest reading for an uncounted call.
+	peeked atomic.Pointer[peekedRate]
 }
 
 // secretMatches compares the token's SHA-256 with the stored one in constant

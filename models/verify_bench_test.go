@@ -39,6 +39,20 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			})
 		})
+		b.Run("hit-limited", func(b *testing.B) {
+			// Counted against the token's own quota in memory, too large to run out.
+			f := newVerifyFixture(b, s, nil, models.VerifierOptions{})
+			_, plain := f.token("personal", func(in *models.TokenInput) { in.RateDaily, in.RatePerMinute = 1<<40, 1<<30 })
+			f.expect(plain, req, models.CodeOK)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if res := f.v.Verify(ctx, plain, req); !res.Valid {
+						b.Fatal(res.Code)
+					}
+				}
+			})
+		})
 		b.Run("miss", func(b *testing.B) {
 			f := newVerifyFixture(b, s, nil, models.VerifierOptions{CacheTTL: -1})
 			_, plain := f.token("personal", nil)

@@ -679,14 +679,24 @@ func (s *Store) TokenForVerify(ctx context.Context, publicID string) (*Token, er
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to load token for verification: %w", err)
 	}
-	if err := json.Unmarshal([]byte(scopes), &t.Scopes); err != nil {
+	// An empty column is an empty list, as GORM's serializer reads it.
+	if err := unmarshalList(scopes, &t.Scopes); err != nil {
 		return nil, fmt.Errorf("store: token %s has unreadable scopes: %w", publicID, err)
 	}
-	if err := json.Unmarshal([]byte(attrs), &t.ExposedAttributes); err != nil {
+	if err := unmarshalList(attrs, &t.ExposedAttributes); err != nil {
 		return nil, fmt.Errorf("store: token %s has unreadable attributes: %w", publicID, err)
 	}
 	t.ExpiresAt, t.PreviousValidUntil, t.RevokedAt = nullTime(expires), nullTime(prevUntil), nullTime(revoked)
 	return &t, nil
+}
+
+// unmarshalList decodes a JSON list column; an empty one is no list.
+func unmarshalList(col string, out *[]string) error {
+	if col == "" {
+		*out = nil
+		return nil
+	}
+	return json.Unmarshal([]byte(col), out)
 }
 
 func nullTime(t sql.NullTime) *time.Time {

@@ -435,3 +435,21 @@ func TestVerifyCacheDropsStaleEntries(t *testing.T) {
 		t.Fatalf("cache holds %d entries after 5000 one-off tokens at 100/s with a 1s TTL", n)
 	}
 }
+
+// TestVerifyEmptyListColumns: an empty scopes or attributes column (a row
+// written by hand) reads as an empty list, as the rest of the store reads it,
+// rather than making the token unverifiable.
+func TestVerifyEmptyListColumns(t *testing.T) {
+	models.EachTestStore(t, func(t *testing.T, s *models.Store) {
+		f := newVerifyFixture(t, s, nil, models.VerifierOptions{CacheTTL: -1})
+		tok, plain := f.token("personal", nil)
+		if err := s.DB().Exec("UPDATE tokens SET scopes = '', exposed_attributes = '' WHERE id = ?", tok.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		res := f.expect(plain, models.VerifyRequest{}, models.CodeOK)
+		if len(res.Token.Scopes) != 0 || len(res.Token.Attributes) != 0 {
+			t.Fatalf("token info %+v", res.Token)
+		}
+		f.expect(plain, models.VerifyRequest{Scope: "read"}, models.CodeInsufficientPermissions)
+	})
+}

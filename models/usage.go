@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -83,14 +84,17 @@ func (s *Store) RecordUsage(ctx context.Context, counts map[UsageKey]int64, seen
 			}
 		}
 		// One read for the whole batch; a token deleted meanwhile is skipped.
-		var current []Token
+		var current []lastUse
 		if len(ids) > 0 {
-			if err := tx.Select("id", "recent_ips", "last_used_at").Where("id IN ?", ids).Order("id").Find(&current).Error; err != nil {
+			cur, err := tx.Raw("SELECT id, recent_ips, last_used_at FROM tokens WHERE id IN ? ORDER BY id", ids).Rows()
+			if err != nil {
 				return fmt.Errorf("store: unable to load last use: %w", err)
 			}
+			if current, err = readLastUses(cur, seen); err != nil {
+				return err
+			}
 		}
-		for _, t := range current {
-			u := newLastUse(t.ID, t.RecentIPs, t.LastUsedAt, seen[t.ID])
+		for _, u := range current {
 			upd := map[string]any{"recent_ips": u.ips}
 			if u.advance {
 				upd["last_used_at"] = u.at
@@ -106,6 +110,29 @@ func (s *Store) RecordUsage(ctx context.Context, counts map[UsageKey]int64, seen
 	})
 }
 
+// readLastUses merges a flush's facts into the stored last use of each token
+// that rows (id, recent_ips, last_used_at) returns, and closes rows. A damaged
+// list of recent addresses is replaced rather than failing every flush.
+func readLastUses(rows *sql.Rows, seen map[int64]TokenSeen) ([]lastUse, error) {
+	defer func() { _ = rows.Close() }()
+	var uses []lastUse
+	for rows.Next() {
+		var id int64
+		var recent string
+		var last sql.NullTime
+		if err := rows.Scan(&id, &recent, &last); err != nil {
+			return nil, fmt.Errorf("store: unable to load last use: %w", err)
+		}
+		var old []string
+		_ = json.Unmarshal([]byte(recent), &old)
+		uses = append(uses, newLastUse(id, old, nullTime(last), seen[id]))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to load last use: %w", err)
+	}
+	return uses, nil
+}
+
 // recordUsagePostgres writes a flush in three statements whatever its size.
 // The values travel as arrays that PostgreSQL unnests, rather than as one
 // placeholder per value: a statement with thousands of placeholders costs
@@ -117,6 +144,7 @@ func (s *Store) RecordUsage(ctx context.Context, counts map[UsageKey]int64, seen
 // same tokens neither deadlock nor overwrite each other's recent addresses.
 // The lock is FOR NO KEY UPDATE, which the counters' foreign-key checks (a
 // key-share lock on the same rows) do not conflict with; FOR UPDATE would.
+// Being raw, these statements bypass GORM's callbacks and logger.
 func recordUsagePostgres(ctx context.Context, conn gorm.ConnPool, rows []UsageCounter, ids []int64, seen map[int64]TokenSeen) error {
 	if len(rows) > 0 {
 		tokenIDs, days, endpoints, outcomes, counts := make([]int64, len(rows)), make([]string, len(rows)),
@@ -141,21 +169,9 @@ func recordUsagePostgres(ctx context.Context, conn gorm.ConnPool, rows []UsageCo
 	if err != nil {
 		return fmt.Errorf("store: unable to load last use: %w", err)
 	}
-	defer func() { _ = cur.Close() }()
-	var uses []lastUse
-	for cur.Next() {
-		var id int64
-		var recent string
-		var last *time.Time
-		if err := cur.Scan(&id, &recent, &last); err != nil {
-			return fmt.Errorf("store: unable to load last use: %w", err)
-		}
-		var old []string
-		_ = json.Unmarshal([]byte(recent), &old) // a damaged list is replaced
-		uses = append(uses, newLastUse(id, old, last, seen[id]))
-	}
-	if err := cur.Err(); err != nil {
-		return fmt.Errorf("store: unable to load last use: %w", err)
+	uses, err := readLastUses(cur, seen)
+	if err != nil {
+		return err
 	}
 	if len(uses) == 0 {
 		return nil

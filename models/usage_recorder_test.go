@@ -245,3 +245,26 @@ func TestUsageFlushInChunks(t *testing.T) {
 		}
 	})
 }
+
+// TestUsageDamagedRecentIPs: a list of recent addresses that does not decode
+// is replaced by the next flush instead of failing every flush after it.
+func TestUsageDamagedRecentIPs(t *testing.T) {
+	models.EachTestStore(t, func(t *testing.T, s *models.Store) {
+		f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
+		tok, plain := f.token("personal", nil)
+		if err := s.DB().Exec("UPDATE tokens SET recent_ips = 'not json' WHERE id = ?", tok.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		f.expect(plain, models.VerifyRequest{IP: verifyIP("192.0.2.9")}, models.CodeOK)
+		if err := f.usage.Flush(context.Background()); err != nil {
+			t.Fatalf("flush: %v", err)
+		}
+		var recent string
+		if err := s.DB().Raw("SELECT recent_ips FROM tokens WHERE id = ?", tok.ID).Scan(&recent).Error; err != nil {
+			t.Fatal(err)
+		}
+		if recent != `["192.0.2.9"]` {
+			t.Fatalf("recent_ips = %q", recent)
+		}
+	})
+}

@@ -26,8 +26,10 @@ func currentViewer(c echo.Context) *viewer {
 }
 
 // securityHeaders sets the headers every response carries. Pages get the
-// full set. JSON answers (the API, health and metrics) get only what applies to
-// a response no browser renders as a page: no framing and no type sniffing.
+// full set. API, health and metrics answers (JSON or plain text) get only what
+// applies to a response no browser renders as a page: no framing and no type
+// sniffing. Browsers too old to know CSP frame-ancestors could still frame
+// them, which shows only text.
 // Keeping their headers few also keeps the hottest routes cheap, since Go
 // copies the header map of every response.
 //

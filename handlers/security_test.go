@@ -203,7 +203,9 @@ func TestSecurityHeaders(t *testing.T) {
 			{anon, "/login", true},
 			{anon, "/setup", true}, // 410 page
 			{anon, "/healthz", false},
-			{anon, "/api/v1/token", false}, // 401 JSON error
+			{anon, "/api/v1/token", false},   // 401 JSON error
+			{anon, "/api/v1/nothing", false}, // 404 JSON error
+			{anon, "/metrics", false},
 			{anon, "/static/css/app.css", false},
 			{c, "/no/such/page", true}, // 404 page
 			{c, "/w/acme/tokens", true},
@@ -233,8 +235,8 @@ func TestSecurityHeaders(t *testing.T) {
 			if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
 				t.Errorf("%s: X-Content-Type-Options = %q", p.path, got)
 			}
-			if strings.HasPrefix(h.Get("Content-Type"), "application/json") {
-				// Nothing in a JSON answer is a page: no referrers, no scripts.
+			if strings.HasPrefix(p.path, "/api/") || p.path == "/healthz" || p.path == "/metrics" {
+				// No API answer is a page: no referrers, no scripts.
 				if src := csp["default-src"]; len(src) != 1 || src[0] != "'none'" {
 					t.Errorf("%s: JSON answer with CSP default-src %v, want 'none'", p.path, src)
 				}

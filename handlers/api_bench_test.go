@@ -19,7 +19,7 @@ import (
 // measures the same over the network.
 func BenchmarkAPIVerify(b *testing.B) {
 	srv := apiNewServer(b, models.OpenTestSQLite(b), nil, nil)
-	srv.e.POST("/bench/bare", func(c echo.Context) error {
+	srv.e.POST("/api/bench/bare", func(c echo.Context) error {
 		if _, err := io.Copy(io.Discard, c.Request().Body); err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func BenchmarkAPIVerify(b *testing.B) {
 	verifyBody := func(token string) string { return `{"token":"` + token + `","scope":"read"}` }
 	b.Run("bareget", func(b *testing.B) { run(b, http.MethodGet, "/healthz", user, "") })
 	b.Run("bearer", func(b *testing.B) { run(b, http.MethodGet, "/api/v1/token", user, "") })
-	b.Run("barepost", func(b *testing.B) { run(b, http.MethodPost, "/bench/bare", svc, verifyBody(user)) })
+	b.Run("barepost", func(b *testing.B) { run(b, http.MethodPost, "/api/bench/bare", svc, verifyBody(user)) })
 	b.Run("hit", func(b *testing.B) { run(b, http.MethodPost, "/api/v1/verify", svc, verifyBody(user)) })
 	b.Run("malformed", func(b *testing.B) { run(b, http.MethodPost, "/api/v1/verify", svc, verifyBody(bad)) })
 }

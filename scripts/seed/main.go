@@ -11,10 +11,11 @@
 //	seed -database postgres://… -serve-baseline :8081 [-pprof :6060]
 //	    serves Keyward's own routes and middleware plus two baselines that
 //	    take the same request as POST /api/v1/verify (same headers, same JSON
-//	    body): POST /bench/bare reads the body and answers {"status":"ok"},
-//	    the cost of the request itself; POST /bench/lookup answers with a
+//	    body): POST /api/bench/bare reads the body and answers {"status":"ok"},
+//	    the cost of the request itself; POST /api/bench/lookup answers with a
 //	    plain indexed GORM lookup of the token's row, what verification would
-//	    cost with no cache and no checks.
+//	    cost with no cache and no checks. Both are under /api/, so they get
+//	    the middleware (and the response headers) of the API routes.
 package main
 
 import (
@@ -163,13 +164,13 @@ func serveBaseline(ctx context.Context, store *models.Store, addr string) error 
 		Store: store, Policy: models.DefaultPolicy(), Config: cfg, Logger: log,
 		Sessions: store.NewSessionStore(secret, false, cfg.SessionIdle, cfg.SessionAbsolute),
 	})
-	e.POST("/bench/bare", func(c echo.Context) error {
+	e.POST("/api/bench/bare", func(c echo.Context) error {
 		if _, err := io.Copy(io.Discard, c.Request().Body); err != nil {
 			return c.JSON(http.StatusBadRequest, map[string]string{"error": "bad body"})
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
-	e.POST("/bench/lookup", func(c echo.Context) error {
+	e.POST("/api/bench/lookup", func(c echo.Context) error {
 		var in struct {
 			Token string `json:"token"`
 			Scope string `json:"scope"`

@@ -118,17 +118,7 @@ func TestUsageRecentIPs(t *testing.T) {
 func TestUsageConcurrentFlushes(t *testing.T) {
 	models.EachTestStore(t, func(t *testing.T, s *models.Store) {
 		f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
-		now := f.now()
-		rows := make([]models.Token, 300)
-		for i := range rows {
-			id, _ := models.NewTokenID()
-			rows[i] = models.Token{PublicID: id, WorkspaceID: f.ws.ID, Type: "personal", Prefix: "pat", Name: "bulk",
-				SecretHash: "x", Last4: "xxxx", Scopes: []string{}, ExposedAttributes: []string{}, RecentIPs: []string{},
-				CreatedAt: now, UpdatedAt: now}
-		}
-		if err := s.DB().CreateInBatches(&rows, 100).Error; err != nil {
-			t.Fatal(err)
-		}
+		rows := bulkTokens(t, s, f, 300)
 		ids := make([]int64, len(rows))
 		for i, r := range rows {
 			ids[i] = r.ID
@@ -217,16 +207,7 @@ func TestUsageFlushInChunks(t *testing.T) {
 	models.EachTestStore(t, func(t *testing.T, s *models.Store) {
 		f := newVerifyFixture(t, s, nil, models.VerifierOptions{})
 		now := f.now()
-		rows := make([]models.Token, 1100)
-		for i := range rows {
-			id, _ := models.NewTokenID()
-			rows[i] = models.Token{PublicID: id, WorkspaceID: f.ws.ID, Type: "personal", Prefix: "pat", Name: "bulk",
-				SecretHash: "x", Last4: "xxxx", Scopes: []string{}, ExposedAttributes: []string{}, RecentIPs: []string{},
-				CreatedAt: now, UpdatedAt: now}
-		}
-		if err := s.DB().CreateInBatches(&rows, 200).Error; err != nil {
-			t.Fatal(err)
-		}
+		rows := bulkTokens(t, s, f, 1100)
 		for _, r := range rows {
 			f.usage.Record(r.ID, "GET /x", models.CodeOK, verifyIP("192.0.2.1"), now, true)
 		}
@@ -267,4 +248,22 @@ func TestUsageDamagedRecentIPs(t *testing.T) {
 			t.Fatalf("recent_ips = %q", recent)
 		}
 	})
+}
+
+// bulkTokens inserts n bare tokens into the fixture's workspace directly,
+// past the policy's caps, for tests about many tokens at once.
+func bulkTokens(t *testing.T, s *models.Store, f *verifyFixture, n int) []models.Token {
+	t.Helper()
+	now := f.now()
+	rows := make([]models.Token, n)
+	for i := range rows {
+		id, _ := models.NewTokenID()
+		rows[i] = models.Token{PublicID: id, WorkspaceID: f.ws.ID, Type: "personal", Prefix: "pat", Name: "bulk",
+			SecretHash: "x", Last4: "xxxx", Scopes: []string{}, ExposedAttributes: []string{}, RecentIPs: []string{},
+			CreatedAt: now, UpdatedAt: now}
+	}
+	if err := s.DB().CreateInBatches(&rows, 200).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

@@ -39,7 +39,7 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
 		hd["X-Content-Type-Options"] = hdrNoSniff
-		if p := c.Request().URL.Path; strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" || p == "/metrics" {
+		if p := c.Request().URL.Path; strings.HasPrefix(p, "/api/") || opsPath(p) {
 			hd["Content-Security-Policy"] = hdrAPICSP
 			return next(c)
 		}
@@ -51,6 +51,10 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// opsPath reports whether p is one of the operations routes: health,
+// readiness and metrics.
+func opsPath(p string) bool { return p == "/healthz" || p == "/readyz" || p == "/metrics" }
 
 var (
 	hdrNoSniff     = []string{"nosniff"}
@@ -73,8 +77,7 @@ func (h *Handler) csrf() echo.MiddlewareFunc {
 		ContextKey:     "csrf",
 		Skipper: func(c echo.Context) bool {
 			p := c.Request().URL.Path
-			return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") ||
-				p == "/healthz" || p == "/readyz" || p == "/metrics"
+			return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") || opsPath(p)
 		},
 	})
 }

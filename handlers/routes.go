@@ -77,7 +77,7 @@ func staticFiles() http.Handler {
 func (h *Handler) requestLogger(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if p := r.URL.Path; p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/") {
+		if p := r.URL.Path; opsPath(p) || strings.HasPrefix(p, "/static/") {
 			return next(c)
 		}
 		start := time.Now()

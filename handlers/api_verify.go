@@ -33,17 +33,17 @@ func (h *Handler) apiVerify(c echo.Context, _ *models.VerifyResult) error {
 	}()
 	data, err := readAllInto((*buf)[:0], c.Request().Body)
 	*buf = data[:0]
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		return he // the body limit
-	} else if err != nil {
-		return invalidRequest("", "The request body could not be read.")
+	if err != nil {
+		return bodyReadError(err)
 	}
 	var in guard.VerifyRequestBody
 	if !parseVerifyBody(data, &in) {
-		if err := decodeJSONFrom(bytes.NewReader(data), &in); err != nil {
+		// A copy, so that only this rarer path allocates the body struct.
+		var decoded guard.VerifyRequestBody
+		if err := decodeJSONFrom(bytes.NewReader(data), &decoded); err != nil {
 			return err
 		}
+		in = decoded
 	}
 	req := models.VerifyRequest{Scope: in.Scope, Audience: in.Audience, Endpoint: in.Endpoint, Method: in.Method}
 	if in.IP != "" {
@@ -63,6 +63,16 @@ func (h *Handler) apiVerify(c echo.Context, _ *models.VerifyResult) error {
 	}
 	answer := guard.NewVerifyResponse(&res)
 	return c.JSONBlob(http.StatusOK, answer.AppendJSON(data[:0]))
+}
+
+// bodyReadError is the answer to a body that could not be read: the body
+// limit's own error, or invalid_request.
+func bodyReadError(err error) error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return he
+	}
+	return invalidRequest("", "The request body could not be read.")
 }
 
 var verifyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -36,7 +37,10 @@ func BenchmarkAPIVerify(b *testing.B) {
 	run := func(b *testing.B, method, path, auth, body string) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
-			req := httptest.NewRequest(method, path, nil)
+			// Each goroutine is one kept-alive client connection, with the
+			// context the server gives a connection.
+			conn := srv.e.Server.ConnContext(context.Background(), nil)
+			req := httptest.NewRequestWithContext(conn, method, path, nil)
 			req.Header.Set("Authorization", "Bearer "+auth)
 			req.Header.Set("Content-Type", "application/json")
 			rd := strings.NewReader(body)

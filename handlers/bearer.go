@@ -21,9 +21,11 @@ func (h *Handler) authenticate(c echo.Context, a apiAuth) (*models.VerifyResult,
 	r := c.Request()
 	c.Response().Header()["Cache-Control"] = apiNoStore
 	token, _ := models.ParseAuthorization(r.Header.Get(echo.HeaderAuthorization))
-	res := h.verifier.Verify(r.Context(), token, models.VerifyRequest{
+	ctx := r.Context()
+	memo, _ := ctx.Value(tokenMemoKey{}).(*models.TokenMemo) // nil when not served by e.Server
+	res := h.verifier.Verify(ctx, token, models.VerifyRequest{
 		IP: guard.ClientIP(c), Scope: a.scope, Audience: a.audience,
-		Endpoint: r.Method + " " + c.Path(), SkipRateLimit: a.uncounted,
+		Endpoint: r.Method + " " + c.Path(), SkipRateLimit: a.uncounted, Memo: memo,
 	})
 	h.countVerify(res.Code)
 	guard.SetHeaders(c.Response().Header(), &res)

@@ -45,6 +45,10 @@ func (h *Handler) apiRoutes(e *echo.Echo) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "keyward_verify_cache_misses_total", Help: "Token verifications that read the database.",
 		}, func() float64 { return float64(h.verifier.CacheStats().Misses) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "keyward_verify_memo_hits_total",
+			Help: "Cache hits for a token the client's connection presented before, compared with it instead of hashed again.",
+		}, func() float64 { return float64(h.verifier.CacheStats().Remembered) }),
 	)
 	if h.usage != nil {
 		h.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

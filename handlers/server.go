@@ -2,6 +2,7 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -73,9 +74,19 @@ func New(o Options) (*echo.Echo, *Handler) {
 	e.IPExtractor = ipExtractor(o.Config.TrustedProxies)
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	e.Server.IdleTimeout = 120 * time.Second
+	e.Server.ConnContext = withTokenMemo
 	h.routes(e)
 	return e, h
 }
+
+// withTokenMemo gives each client connection a token memo: a service calling
+// over a kept-alive connection with one token has it compared with the token
+// it presented before, not parsed and hashed on every call (models.TokenMemo).
+func withTokenMemo(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, tokenMemoKey{}, new(models.TokenMemo))
+}
+
+type tokenMemoKey struct{}
 
 // ipExtractor takes the client IP from the connection, and from
 // X-Forwarded-For only when the request came through a trusted proxy.

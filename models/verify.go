@@ -81,6 +81,9 @@ type VerifyRequest struct {
 	Audience string
 	// Endpoint names the call in the usage statistics, such as "GET /notes".
 	Endpoint string
+	// Memo, when set, remembers the token once its secret matched, for the
+	// next call that presents it through the same memo (see TokenMemo).
+	Memo *TokenMemo
 	// SkipRateLimit checks the token without counting the call against its
 	// quota (the rate limit is still reported, from a reading at most
 	// uncountedPeekTTL old): the verify endpoint uses it for the calling
@@ -189,15 +192,17 @@ type Verifier struct {
 	shardMax   int
 	workspaces wsCache
 
-	hits, misses atomic.Uint64
-	lastErrLog   atomic.Int64
-	unlimitedRL  atomic.Pointer[RateLimit]
+	hits, misses, remembered atomic.Uint64
+	lastErrLog               atomic.Int64
+	unlimitedRL              atomic.Pointer[RateLimit]
 }
 
 // VerifyCacheStats counts cache lookups since the Verifier was made.
+// Remembered counts the hits answered through a TokenMemo, which are counted
+// in Hits too.
 type VerifyCacheStats struct {
-	Hits, Misses uint64
-	Entries      int
+	Hits, Misses, Remembered uint64
+	Entries                  int
 }
 
 const verifyShards = 64
@@ -258,7 +263,7 @@ func (v *Verifier) InvalidateAll() {
 
 // CacheStats reports cache hits, misses and the number of entries.
 func (v *Verifier) CacheStats() VerifyCacheStats {
-	st := VerifyCacheStats{Hits: v.hits.Load(), Misses: v.misses.Load()}
+	st := VerifyCacheStats{Hits: v.hits.Load(), Misses: v.misses.Load(), Remembered: v.remembered.Load()}
 	for i := range v.shards {
 		sh := &v.shards[i]
 		sh.mu.RLock()
@@ -272,36 +277,33 @@ func (v *Verifier) CacheStats() VerifyCacheStats {
 // format and checksum (no database work for a malformed token), cache, database,
 // constant-time hash comparison (the secret replaced by a reset still counts
 // during its grace period), revoked, expired, IP allowlist, audience, scope,
-// rate limit; then it records the call for the usage statistics. An empty
+// rate limit; then it records the call for the usage statistics. A token that
+// req.Memo remembers goes straight to the checks after the secret. An empty
 // token is CodeMissingAuth. A store failure is CodeUnavailable: it fails
 // closed and is never valid.
 func (v *Verifier) Verify(ctx context.Context, token string, req VerifyRequest) VerifyResult {
 	if token == "" {
 		return failed(CodeMissingAuth, "Missing or invalid Authorization header: send Authorization: Bearer <token>.")
 	}
-	parsed, err := ParseToken(token)
-	switch {
-	case errors.Is(err, ErrTokenChecksum):
-		return failed(CodeInvalidKey, "Invalid API key: its checksum does not match, so it was probably mistyped or cut short.")
-	case err != nil:
-		return failed(CodeInvalidKey, "Invalid API key: it is not in the form prefix_id_secret.")
-	}
 	now := v.store.now()
-	e, err := v.entry(ctx, parsed.ID, now)
-	if err != nil {
-		v.logStoreError(err, now)
-		return failed(CodeUnavailable, "Keyward cannot reach its database, so the API key could not be checked. Try again in a moment.")
-	}
-	if e.missing || !e.secretMatches(token, now) {
-		return failed(CodeInvalidKey, "Invalid API key.")
+	e := v.recall(req.Memo, token, now)
+	if e == nil {
+		var refused VerifyResult
+		if e, refused = v.find(ctx, token, now); e == nil {
+			return refused
+		}
+		v.remember(req.Memo, token, e)
 	}
 	res := v.check(e, &req, now)
 	res.Token, res.TokenID = e.info, e.tokenID
 	if e.quota.Unlimited() {
 		res.RateLimit = v.unlimited(now)
-	} else if res, err = v.rateLimit(ctx, e, res, req.SkipRateLimit, now); err != nil {
-		v.logStoreError(err, now)
-		return failed(CodeUnavailable, "Keyward cannot reach its rate-limit store, so the API key could not be checked. Try again in a moment.")
+	} else {
+		var err error
+		if res, err = v.rateLimit(ctx, e, res, req.SkipRateLimit, now); err != nil {
+			v.logStoreError(err, now)
+			return failed(CodeUnavailable, "Keyward cannot reach its rate-limit store, so the API key could not be checked. Try again in a moment.")
+		}
 	}
 	res.Valid = res.Code == CodeOK
 	res.Status = CodeStatus(res.Code)
@@ -309,6 +311,97 @@ func (v *Verifier) Verify(ctx context.Context, token string, req VerifyRequest) 
 		v.usage.Record(e.tokenID, req.Endpoint, res.Code, req.IP, now, res.Valid)
 	}
 	return res
+}
+
+// find checks a token's format and checksum, reads its entry and compares the
+// secret. It returns the entry of a token whose secret matched, or nil and the
+// refusal.
+func (v *Verifier) find(ctx context.Context, token string, now time.Time) (*verifyEntry, VerifyResult) {
+	parsed, err := ParseToken(token)
+	switch {
+	case errors.Is(err, ErrTokenChecksum):
+		return nil, failed(CodeInvalidKey, "Invalid API key: its checksum does not match, so it was probably mistyped or cut short.")
+	case err != nil:
+		return nil, failed(CodeInvalidKey, "Invalid API key: it is not in the form prefix_id_secret.")
+	}
+	e, err := v.entry(ctx, parsed.ID, now)
+	if err != nil {
+		v.logStoreError(err, now)
+		return nil, failed(CodeUnavailable, "Keyward cannot reach its database, so the API key could not be checked. Try again in a moment.")
+	}
+	if e.missing || !e.secretMatches(token, now) {
+		return nil, failed(CodeInvalidKey, "Invalid API key.")
+	}
+	return e, VerifyResult{}
+}
+
+// A TokenMemo remembers the last token whose secret matched on one client
+// connection. A resource server presents the same service token on every call
+// over a kept-alive connection; with a memo, Verify compares it with the token
+// remembered, in constant time, instead of parsing and hashing it again.
+//
+// The memo only ever points at the verify cache's own entry, and is used while
+// that entry is still the cached one for the token's id and still fresh. A
+// revoke, reset or edit drops the entry, on this instance at once and on
+// others through LISTEN/NOTIFY, so it takes effect through the memo as it does
+// through the cache. Every check after the secret (revoked, expired, IP,
+// audience, scope, rate limit) runs on each call. A token still accepted
+// through the grace period of a reset is not remembered.
+//
+// The zero TokenMemo is empty and ready; it is safe for concurrent use.
+type TokenMemo struct {
+	last atomic.Pointer[rememberedToken]
+}
+
+type rememberedToken struct {
+	token string
+	e     *verifyEntry
+}
+
+// recall returns the cached entry of token if the memo holds it and the cache
+// still does.
+func (v *Verifier) recall(m *TokenMemo, token string, now time.Time) *verifyEntry {
+	if m == nil {
+		return nil
+	}
+	r := m.last.Load()
+	if r == nil || !equalConstantTime(r.token, token) || !v.fresh(r.e, now) {
+		return nil
+	}
+	id := r.e.info.ID
+	sh := v.shard(id)
+	sh.mu.RLock()
+	cached := sh.m[id] == r.e
+	sh.mu.RUnlock()
+	if !cached {
+		return nil
+	}
+	v.hits.Add(1)
+	v.remembered.Add(1)
+	return r.e
+}
+
+// remember puts a token whose secret matched in the memo. An entry read past
+// the cache (cache off, or a fill that lost to a revoke) is never recalled,
+// since recall asks the cache. A token accepted in the grace period of a reset
+// is not remembered: the grace period ends by the clock, not with the entry.
+func (v *Verifier) remember(m *TokenMemo, token string, e *verifyEntry) {
+	if m != nil && v.ttl >= 0 && e.prevUntil.IsZero() {
+		m.last.Store(&rememberedToken{token: token, e: e})
+	}
+}
+
+// equalConstantTime compares two strings in time that depends only on their
+// lengths, which a token's format fixes.
+func equalConstantTime(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var d byte
+	for i := 0; i < len(a); i++ {
+		d |= a[i] ^ b[i]
+	}
+	return d == 0
 }
 
 // rateLimit counts an accepted call against the token's quota, or only reads

@@ -26,24 +26,30 @@ func BenchmarkVerify(b *testing.B) {
 		ctx := context.Background()
 		req := models.VerifyRequest{Scope: "read", Endpoint: "GET /notes", IP: verifyIP("192.0.2.1")}
 
-		// valid verifies a cached token over and over.
-		valid := func(b *testing.B, edit func(*models.TokenInput)) {
+		// valid verifies a cached token over and over; with memo, each
+		// goroutine is a connection that remembers it (models.TokenMemo).
+		valid := func(b *testing.B, edit func(*models.TokenInput), memo bool) {
 			f := newVerifyFixture(b, s, nil, models.VerifierOptions{})
 			_, plain := f.token("personal", edit)
 			f.expect(plain, req, models.CodeOK)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
+				r := req
+				if memo {
+					r.Memo = new(models.TokenMemo)
+				}
 				for pb.Next() {
-					if res := f.v.Verify(ctx, plain, req); !res.Valid {
+					if res := f.v.Verify(ctx, plain, r); !res.Valid {
 						b.Fatal(res.Code)
 					}
 				}
 			})
 		}
-		b.Run("hit", func(b *testing.B) { valid(b, nil) })
+		b.Run("hit", func(b *testing.B) { valid(b, nil, false) })
+		b.Run("hit-remembered", func(b *testing.B) { valid(b, nil, true) })
 		// Counted against the token's own quota in memory, too large to run out.
 		b.Run("hit-limited", func(b *testing.B) {
-			valid(b, func(in *models.TokenInput) { in.RateDaily, in.RatePerMinute = 1<<40, 1<<30 })
+			valid(b, func(in *models.TokenInput) { in.RateDaily, in.RatePerMinute = 1<<40, 1<<30 }, false)
 		})
 		b.Run("miss", func(b *testing.B) {
 			f := newVerifyFixture(b, s, nil, models.VerifierOptions{CacheTTL: -1})

@@ -14,8 +14,8 @@ import (
 )
 
 // TestAPIConnectionMemo: over one kept-alive connection, a service's token is
-// remembered after its first call, and revoking it still refuses the very
-// next call on that connection.
+// remembered after its first call, another connection does not share it, and
+// revoking the token still refuses the very next call on the first one.
 func TestAPIConnectionMemo(t *testing.T) {
 	apiEachServer(t, nil, func(t *testing.T, srv *apiServer) {
 		svcTok, svc := srv.apiToken("service", nil)
@@ -33,8 +33,10 @@ func TestAPIConnectionMemo(t *testing.T) {
 		defer ts.Close()
 		client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
 		defer client.CloseIdleConnections()
+		other := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+		defer other.CloseIdleConnections()
 
-		verify := func() (int, string) {
+		verifyOn := func(client *http.Client) (int, string) {
 			t.Helper()
 			req, err := http.NewRequest(http.MethodPost, ts.URL+"/api/v1/verify", strings.NewReader(`{"token":"`+user+`","scope":"read"}`))
 			if err != nil {
@@ -53,6 +55,7 @@ func TestAPIConnectionMemo(t *testing.T) {
 			}
 			return resp.StatusCode, string(body)
 		}
+		verify := func() (int, string) { t.Helper(); return verifyOn(client) }
 
 		before := srv.v.CacheStats().Remembered
 		for range 3 {
@@ -64,14 +67,22 @@ func TestAPIConnectionMemo(t *testing.T) {
 		if n := srv.v.CacheStats().Remembered - before; n != 2 {
 			t.Fatalf("%d calls answered through the connection's memo, want 2", n)
 		}
+		// Another connection has its own memo, which starts empty.
+		if code, body := verifyOn(other); code != http.StatusOK {
+			t.Fatalf("verify on a second connection: %d %s", code, body)
+		}
+		if n := srv.v.CacheStats().Remembered - before; n != 2 {
+			t.Fatalf("a new connection's first call was answered through a memo")
+		}
+		other.CloseIdleConnections()
 		if _, err := srv.s.RevokeToken(context.Background(), srv.ws.ID, svcTok.PublicID, models.SystemActor, "test"); err != nil {
 			t.Fatal(err)
 		}
 		if code, body := verify(); code != http.StatusUnauthorized || !strings.Contains(body, `"revoked_key"`) {
 			t.Fatalf("after revoke: %d %s", code, body)
 		}
-		if n := conns.Load(); n != 1 {
-			t.Fatalf("the calls used %d connections, want 1", n)
+		if n := conns.Load(); n != 2 {
+			t.Fatalf("the calls used %d connections, want 2", n)
 		}
 	})
 }

@@ -52,12 +52,25 @@ func TestVerifyMemo(t *testing.T) {
 			f.expect(plain, models.VerifyRequest{Memo: m}, models.CodeOK)
 		})
 		t.Run("the memo follows the token presented", func(t *testing.T) {
-			_, a := f.token("personal", nil)
-			_, b := f.token("personal", nil)
+			ta, a := f.token("personal", nil)
+			tb, b := f.token("personal", nil)
 			m := new(models.TokenMemo)
+			f.expect(a, models.VerifyRequest{Memo: m}, models.CodeOK)
+			before := remembered()
 			for range 3 {
-				f.expect(a, models.VerifyRequest{Memo: m}, models.CodeOK)
-				f.expect(b, models.VerifyRequest{Memo: m}, models.CodeOK)
+				if res := f.expect(b, models.VerifyRequest{Memo: m}, models.CodeOK); res.Token.ID != tb.PublicID {
+					t.Fatalf("token %s answered as %s", tb.PublicID, res.Token.ID)
+				}
+				if res := f.expect(a, models.VerifyRequest{Memo: m}, models.CodeOK); res.Token.ID != ta.PublicID {
+					t.Fatalf("token %s answered as %s", ta.PublicID, res.Token.ID)
+				}
+			}
+			if n := remembered() - before; n != 0 {
+				t.Fatalf("alternating tokens: %d answered through the memo, want 0", n)
+			}
+			f.expect(a, models.VerifyRequest{Memo: m}, models.CodeOK)
+			if n := remembered() - before; n != 1 {
+				t.Fatalf("the last token presented again: %d answered through the memo, want 1", n)
 			}
 		})
 		t.Run("revoke takes effect at once", func(t *testing.T) {
@@ -81,6 +94,19 @@ func TestVerifyMemo(t *testing.T) {
 			}
 			f.expect(plain, models.VerifyRequest{Memo: m}, models.CodeOK) // not announced yet: the cache holds
 			f.v.Invalidate(tok.PublicID)
+			f.expect(plain, models.VerifyRequest{Memo: m}, models.CodeRevokedKey)
+		})
+		t.Run("the memo holds the entry, not the id", func(t *testing.T) {
+			tok, plain := f.token("personal", nil)
+			m := new(models.TokenMemo)
+			f.expect(plain, models.VerifyRequest{Memo: m}, models.CodeOK)
+			if err := s.DB().Model(&models.Token{}).Where("public_id = ?", tok.PublicID).Update("revoked_at", f.now()).Error; err != nil {
+				t.Fatal(err)
+			}
+			f.v.Invalidate(tok.PublicID)
+			// Another connection reads the revoked row into the cache; the
+			// memo's older entry for the same id must not pass for it.
+			f.expect(plain, models.VerifyRequest{}, models.CodeRevokedKey)
 			f.expect(plain, models.VerifyRequest{Memo: m}, models.CodeRevokedKey)
 		})
 		t.Run("after the cache is emptied the token is read again", func(t *testing.T) {
@@ -184,7 +210,7 @@ func TestVerifyMemoFollowsTheCache(t *testing.T) {
 		before := f.queries.Load()
 		f.expect(plain, models.VerifyRequest{Memo: m}, models.CodeOK)
 		if f.queries.Load() == before || f.v.CacheStats().Remembered != 0 {
-			t.Fatal("with the cache off, a token was remembered")
+			t.Fatal("with the cache off, a call was answered through the memo")
 		}
 	})
 }

@@ -75,6 +75,7 @@ func New(o Options) (*echo.Echo, *Handler) {
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	e.Server.IdleTimeout = 120 * time.Second
 	e.Server.ConnContext = withTokenMemo
+	e.TLSServer.ConnContext = withTokenMemo
 	h.routes(e)
 	return e, h
 }

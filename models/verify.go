@@ -392,7 +392,9 @@ func (v *Verifier) remember(m *TokenMemo, token string, e *verifyEntry) {
 }
 
 // equalConstantTime compares two strings in time that depends only on their
-// lengths, which a token's format fixes.
+// lengths, which a token's format fixes. It is subtle.ConstantTimeCompare's
+// loop on strings, which would otherwise be copied to byte slices (tokens are
+// too long for the compiler to keep those copies on the stack).
 func equalConstantTime(a, b string) bool {
 	if len(a) != len(b) {
 		return false

@@ -87,11 +87,7 @@ func TestVerifyMemo(t *testing.T) {
 			tok, plain := f.token("personal", nil)
 			m := new(models.TokenMemo)
 			f.expect(plain, models.VerifyRequest{Memo: m}, models.CodeOK)
-			// Revoked behind this verifier's back, as another instance would,
-			// then announced.
-			if err := s.DB().Model(&models.Token{}).Where("public_id = ?", tok.PublicID).Update("revoked_at", f.now()).Error; err != nil {
-				t.Fatal(err)
-			}
+			revokeElsewhere(t, f, tok.PublicID)
 			f.expect(plain, models.VerifyRequest{Memo: m}, models.CodeOK) // not announced yet: the cache holds
 			f.v.Invalidate(tok.PublicID)
 			f.expect(plain, models.VerifyRequest{Memo: m}, models.CodeRevokedKey)
@@ -100,9 +96,7 @@ func TestVerifyMemo(t *testing.T) {
 			tok, plain := f.token("personal", nil)
 			m := new(models.TokenMemo)
 			f.expect(plain, models.VerifyRequest{Memo: m}, models.CodeOK)
-			if err := s.DB().Model(&models.Token{}).Where("public_id = ?", tok.PublicID).Update("revoked_at", f.now()).Error; err != nil {
-				t.Fatal(err)
-			}
+			revokeElsewhere(t, f, tok.PublicID)
 			f.v.Invalidate(tok.PublicID)
 			// Another connection reads the revoked row into the cache; the
 			// memo's older entry for the same id must not pass for it.
@@ -167,6 +161,15 @@ func TestVerifyMemo(t *testing.T) {
 			}
 		})
 	})
+}
+
+// revokeElsewhere revokes a token behind the verifier's back, as another
+// instance would before announcing it.
+func revokeElsewhere(t *testing.T, f *verifyFixture, publicID string) {
+	t.Helper()
+	if err := f.s.DB().Model(&models.Token{}).Where("public_id = ?", publicID).Update("revoked_at", f.now()).Error; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestVerifyMemoFollowsTheCache: the memo is used only while the cache holds

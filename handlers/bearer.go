@@ -22,7 +22,7 @@ func (h *Handler) authenticate(c echo.Context, a apiAuth) (*models.VerifyResult,
 	c.Response().Header()["Cache-Control"] = apiNoStore
 	token, _ := models.ParseAuthorization(r.Header.Get(echo.HeaderAuthorization))
 	ctx := r.Context()
-	memo, _ := ctx.Value(tokenMemoKey{}).(*models.TokenMemo) // nil when not served by e.Server
+	memo, _ := ctx.Value(tokenMemoKey{}).(*models.TokenMemo) // nil unless served by e.Server or e.TLSServer
 	res := h.verifier.Verify(ctx, token, models.VerifyRequest{
 		IP: guard.ClientIP(c), Scope: a.scope, Audience: a.audience,
 		Endpoint: r.Method + " " + c.Path(), SkipRateLimit: a.uncounted, Memo: memo,
